@@ -6,7 +6,9 @@
 
 namespace vsp::docker {
 
-std::string activate_response() { return R"({"Implements":["secretprovider"]})"; }
+std::string activate_response() {
+  return R"({"Implements":["secretprovider"]})";
+}
 
 SecretString value_response(const SecretString& value, DoNotReuse reuse) {
   // Built by hand rather than through a JSON object so the secret lives in

@@ -30,7 +30,8 @@ const json* find_field(const json& object, std::string_view name) {
   return nullptr;
 }
 
-Status read_string(const json& object, std::string_view name, std::string& out) {
+Status
+read_string(const json& object, std::string_view name, std::string& out) {
   const json* field = find_field(object, name);
   if (field == nullptr || field->is_null()) {
     return ok_status();
@@ -40,9 +41,8 @@ Status read_string(const json& object, std::string_view name, std::string& out) 
   }
   const auto& text = field->get_ref<const std::string&>();
   if (text.size() > k_max_field_bytes) {
-    return invalid(fmt::format("field {} is longer than {} bytes",
-                               name,
-                               k_max_field_bytes));
+    return invalid(fmt::format(
+        "field {} is longer than {} bytes", name, k_max_field_bytes));
   }
   out = text;
   return ok_status();
@@ -58,8 +58,8 @@ Status read_labels(const json& object, std::string_view name, Labels& out) {
   }
   for (const auto& [key, value] : field->items()) {
     if (!value.is_string()) {
-      return invalid(
-          fmt::format("label \"{}\" in {} must have a string value", key, name));
+      return invalid(fmt::format(
+          "label \"{}\" in {} must have a string value", key, name));
     }
     out.emplace(key, value.get<std::string>());
   }

@@ -14,8 +14,8 @@ Result<CachedValue> ReuseCache::get_or_mint(const std::string& key,
   if (auto it = m_slots.find(key); it != m_slots.end()) {
     std::shared_ptr<Slot> slot = it->second;
     if (!slot->ready) {
-      const bool done = m_ready.wait_until(
-          lock, deadline.at(), [&] { return slot->ready; });
+      const bool done =
+          m_ready.wait_until(lock, deadline.at(), [&] { return slot->ready; });
       if (!done) {
         return Error(ErrorKind::timeout,
                      "deadline",
@@ -54,7 +54,8 @@ Result<CachedValue> ReuseCache::get_or_mint(const std::string& key,
   slot->result = std::move(result);
   slot->ready = true;
   if (!ok) {
-    if (auto it = m_slots.find(key); it != m_slots.end() && it->second == slot) {
+    if (auto it = m_slots.find(key);
+        it != m_slots.end() && it->second == slot) {
       m_order.erase(slot->age);
       m_slots.erase(it);
     }
@@ -68,9 +69,9 @@ void ReuseCache::prune(Clock::time_point now) {
   // front, then the oldest while over the cap.
   while (!m_order.empty()) {
     auto it = m_slots.find(m_order.front());
-    const bool stale = it == m_slots.end() ||
-                       (it->second->ready && it->second->result->ok() &&
-                        it->second->result->value().fresh_until <= now);
+    const bool stale =
+        it == m_slots.end() || (it->second->ready && it->second->result->ok() &&
+                                it->second->result->value().fresh_until <= now);
     if (!stale && m_slots.size() < m_max_entries) {
       break;
     }

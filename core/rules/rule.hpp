@@ -59,8 +59,8 @@ struct Rule {
   Match match;
   Kind kind = Kind::wrapped_token;
   TokenGrant token;
-  Seconds wrap_ttl{0};     // wrapping TTL of wrapped kinds
-  Seconds max_wrap_ttl{0}; // the most `vsp.wrap-ttl` may ask for
+  Seconds wrap_ttl{0};              // wrapping TTL of wrapped kinds
+  Seconds max_wrap_ttl{0};          // the most `vsp.wrap-ttl` may ask for
   std::optional<bool> do_not_reuse; // overrides the kind's default
 };
 

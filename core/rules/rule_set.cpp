@@ -41,9 +41,8 @@ std::string check_glob(const std::optional<std::string>& pattern,
     return {};
   }
   if (value.empty()) {
-    return fmt::format("the request has no {} (rule wants \"{}\")",
-                       what,
-                       *pattern);
+    return fmt::format(
+        "the request has no {} (rule wants \"{}\")", what, *pattern);
   }
   return fmt::format("{} \"{}\" does not match \"{}\"", what, value, *pattern);
 }
@@ -69,13 +68,13 @@ std::string check_labels(const std::vector<LabelCondition>& conditions,
 
 // Empty when every condition of `m` holds, else the first that does not.
 std::string why_not(const Match& m, const SecretRequest& r) {
-  for (auto reason : {check_glob(m.secret, r.secret_name, "secret name"),
-                      check_glob(m.service, r.service_name, "service name"),
-                      check_glob(m.image, r.task_image, "task image"),
-                      check_glob(m.stack, stack_of(r), "stack"),
-                      check_labels(m.secret_labels, r.secret_labels, "secret"),
-                      check_labels(
-                          m.service_labels, r.service_labels, "service")}) {
+  for (auto reason :
+       {check_glob(m.secret, r.secret_name, "secret name"),
+        check_glob(m.service, r.service_name, "service name"),
+        check_glob(m.image, r.task_image, "task image"),
+        check_glob(m.stack, stack_of(r), "stack"),
+        check_labels(m.secret_labels, r.secret_labels, "secret"),
+        check_labels(m.service_labels, r.service_labels, "service")}) {
     if (!reason.empty()) {
       return reason;
     }
@@ -135,12 +134,11 @@ Result<std::vector<std::string>> choose_policies(const Rule& rule,
     return denied(fmt::format("label {} is empty", labels::k_policies));
   }
   for (const auto& p : asked) {
-    const bool allowed =
-        !has_glob(p) && std::any_of(t.allowed_policies.begin(),
-                                    t.allowed_policies.end(),
-                                    [&](const auto& a) {
-                                      return glob_match(a, p);
-                                    });
+    const bool allowed = !has_glob(p) && std::any_of(t.allowed_policies.begin(),
+                                                     t.allowed_policies.end(),
+                                                     [&](const auto& a) {
+                                                       return glob_match(a, p);
+                                                     });
     if (!allowed) {
       return denied(fmt::format("rule \"{}\" does not allow policy \"{}\" "
                                 "(allowed: {})",
@@ -166,7 +164,8 @@ Result<Seconds> choose_duration(const Rule& rule,
   }
   auto asked = parse_duration(*label);
   if (!asked) {
-    return denied(fmt::format("label {}: {}", label_key, asked.error().message));
+    return denied(
+        fmt::format("label {}: {}", label_key, asked.error().message));
   }
   if (*asked > max || asked->count() == 0) {
     return denied(fmt::format("rule \"{}\" allows {} between 1s and {}, not "
@@ -218,9 +217,8 @@ std::string subject(const SecretRequest& r) {
   if (r.service_name.empty()) {
     return fmt::format("secret \"{}\"", r.secret_name);
   }
-  return fmt::format("secret \"{}\" of service \"{}\"",
-                     r.secret_name,
-                     r.service_name);
+  return fmt::format(
+      "secret \"{}\" of service \"{}\"", r.secret_name, r.service_name);
 }
 
 } // namespace
@@ -269,7 +267,8 @@ Result<RuleSet> RuleSet::load_file(const std::string& path) {
 Explanation RuleSet::explain(const SecretRequest& request) const {
   Explanation out;
   for (const Rule& rule : m_rules) {
-    RuleVerdict verdict{rule.name, rule.mark, false, why_not(rule.match, request)};
+    RuleVerdict verdict{
+        rule.name, rule.mark, false, why_not(rule.match, request)};
     if (!verdict.reason.empty()) {
       out.verdicts.push_back(std::move(verdict));
       continue;
@@ -278,9 +277,8 @@ Explanation RuleSet::explain(const SecretRequest& request) const {
     out.outcome = narrow(rule, request);
     if (!out.outcome) {
       verdict.reason = out.outcome.error().message;
-      out.outcome = denied(fmt::format("{} refused: {}",
-                                       subject(request),
-                                       verdict.reason));
+      out.outcome = denied(
+          fmt::format("{} refused: {}", subject(request), verdict.reason));
     }
     out.verdicts.push_back(std::move(verdict));
     return out;
@@ -294,10 +292,8 @@ Explanation RuleSet::explain(const SecretRequest& request) const {
                              out.verdicts.size() - k_reasons_in_denial);
       break;
     }
-    reasons += fmt::format("{}rule \"{}\": {}",
-                           listed == 0 ? "" : "; ",
-                           v.rule,
-                           v.reason);
+    reasons += fmt::format(
+        "{}rule \"{}\": {}", listed == 0 ? "" : "; ", v.rule, v.reason);
     ++listed;
   }
   out.outcome = denied(fmt::format("no rule matches {}{}{}",

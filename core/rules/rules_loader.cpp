@@ -61,9 +61,8 @@ private:
                                  std::size_t index,
                                  const Defaults& defaults);
   void parse_match(const YAML::Node& node, Rule& rule);
-  void parse_token(const YAML::Node& node,
-                   const Defaults& defaults,
-                   Rule& rule);
+  void
+  parse_token(const YAML::Node& node, const Defaults& defaults, Rule& rule);
   void check_rule(const YAML::Node& node, Rule& rule);
 
   std::string m_file;
@@ -154,8 +153,7 @@ std::vector<LabelCondition> Parser::labels_of(const YAML::Node& node,
   }
   for (const auto& entry : node) {
     const auto key = entry.first.as<std::string>();
-    auto pattern =
-        string_of(entry.second, fmt::format("{} \"{}\"", what, key));
+    auto pattern = string_of(entry.second, fmt::format("{} \"{}\"", what, key));
     if (pattern) {
       out.push_back({key, *pattern});
     }
@@ -173,7 +171,11 @@ Defaults Parser::parse_defaults(const YAML::Node& node) {
     return d;
   }
   check_keys(node,
-             {"token_role", "ttl", "max_ttl", "wrap_ttl", "max_wrap_ttl",
+             {"token_role",
+              "ttl",
+              "max_ttl",
+              "wrap_ttl",
+              "max_wrap_ttl",
               "no_default_policy"},
              "defaults");
   if (node["token_role"]) {
@@ -206,7 +208,11 @@ void Parser::parse_match(const YAML::Node& node, Rule& rule) {
     return;
   }
   check_keys(node,
-             {"secret", "service", "image", "stack", "secret_labels",
+             {"secret",
+              "service",
+              "image",
+              "stack",
+              "secret_labels",
               "service_labels"},
              where);
   Match& m = rule.match;
@@ -279,8 +285,8 @@ void Parser::parse_token(const YAML::Node& node,
 
 void Parser::check_rule(const YAML::Node& node, Rule& rule) {
   TokenGrant& t = rule.token;
-  const YAML::Node at = node["allowed_policies"] ? node["allowed_policies"]
-                                                 : node;
+  const YAML::Node at =
+      node["allowed_policies"] ? node["allowed_policies"] : node;
   if (t.allowed_policies.empty()) {
     problem(at,
             fmt::format("rule \"{}\" needs allowed_policies (the policies "
@@ -289,8 +295,9 @@ void Parser::check_rule(const YAML::Node& node, Rule& rule) {
   }
   for (const auto& p : t.allowed_policies) {
     if (p == "root") {
-      problem(at, fmt::format("rule \"{}\" may not grant the root policy",
-                              rule.name));
+      problem(
+          at,
+          fmt::format("rule \"{}\" may not grant the root policy", rule.name));
     }
   }
   const auto allowed = [&](const std::string& p) {
@@ -316,9 +323,10 @@ void Parser::check_rule(const YAML::Node& node, Rule& rule) {
   // Without explicit defaults a rule grants everything it allows, which
   // is only possible when the allowed set is a plain list.
   if (t.policies.empty()) {
-    const bool any_glob = std::any_of(t.allowed_policies.begin(),
-                                      t.allowed_policies.end(),
-                                      [](const auto& p) { return has_glob(p); });
+    const bool any_glob =
+        std::any_of(t.allowed_policies.begin(),
+                    t.allowed_policies.end(),
+                    [](const auto& p) { return has_glob(p); });
     if (!any_glob) {
       t.policies = t.allowed_policies;
     }
@@ -364,10 +372,22 @@ std::optional<Rule> Parser::parse_rule(const YAML::Node& node,
     }
   }
   check_keys(node,
-             {"name", "description", "match", "kind", "token_role",
-              "allowed_policies", "policies", "no_default_policy", "ttl",
-              "max_ttl", "explicit_max_ttl", "period", "num_uses",
-              "wrap_ttl", "max_wrap_ttl", "do_not_reuse"},
+             {"name",
+              "description",
+              "match",
+              "kind",
+              "token_role",
+              "allowed_policies",
+              "policies",
+              "no_default_policy",
+              "ttl",
+              "max_ttl",
+              "explicit_max_ttl",
+              "period",
+              "num_uses",
+              "wrap_ttl",
+              "max_wrap_ttl",
+              "do_not_reuse"},
              fmt::format("rule \"{}\"", rule.name));
 
   if (node["match"]) {
@@ -389,14 +409,13 @@ std::optional<Rule> Parser::parse_rule(const YAML::Node& node,
   parse_token(node, defaults, rule);
   rule.wrap_ttl = defaults.wrap_ttl.value_or(k_default_wrap_ttl);
   if (node["wrap_ttl"]) {
-    rule.wrap_ttl = duration_of(node["wrap_ttl"], "wrap_ttl").value_or(
-        rule.wrap_ttl);
+    rule.wrap_ttl =
+        duration_of(node["wrap_ttl"], "wrap_ttl").value_or(rule.wrap_ttl);
   }
   rule.max_wrap_ttl = defaults.max_wrap_ttl.value_or(rule.wrap_ttl);
   if (node["max_wrap_ttl"]) {
-    rule.max_wrap_ttl =
-        duration_of(node["max_wrap_ttl"], "max_wrap_ttl").value_or(
-            rule.max_wrap_ttl);
+    rule.max_wrap_ttl = duration_of(node["max_wrap_ttl"], "max_wrap_ttl")
+                            .value_or(rule.max_wrap_ttl);
   }
   if (node["do_not_reuse"]) {
     rule.do_not_reuse = bool_of(node["do_not_reuse"], "do_not_reuse");
@@ -458,9 +477,8 @@ std::vector<Rule> parse_rules(std::string_view text,
       return rules;
     }
   } catch (const YAML::Exception& e) {
-    problems.push_back({file_name,
-                        Mark{e.mark.line + 1, e.mark.column + 1},
-                        e.msg});
+    problems.push_back(
+        {file_name, Mark{e.mark.line + 1, e.mark.column + 1}, e.msg});
   }
   return {};
 }

@@ -26,7 +26,8 @@ Result<std::chrono::milliseconds> parse_duration_ms(std::string_view text) {
       return bad("expected a number");
     }
     int64_t n = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    while (i < text.size() &&
+           std::isdigit(static_cast<unsigned char>(text[i]))) {
       n = n * 10 + (text[i] - '0');
       if (n > k_limit / 3'600'000) {
         return bad("too large");
@@ -35,7 +36,8 @@ Result<std::chrono::milliseconds> parse_duration_ms(std::string_view text) {
     }
     std::string_view unit;
     const std::size_t unit_start = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) {
+    while (i < text.size() &&
+           std::isalpha(static_cast<unsigned char>(text[i]))) {
       ++i;
     }
     unit = text.substr(unit_start, i - unit_start);
@@ -71,9 +73,10 @@ Result<Seconds> parse_duration(std::string_view text) {
     return ms.error();
   }
   if (ms->count() % 1000 != 0) {
-    return Error(ErrorKind::invalid_input,
-                 "invalid_duration",
-                 fmt::format("invalid duration \"{}\": not whole seconds", text));
+    return Error(
+        ErrorKind::invalid_input,
+        "invalid_duration",
+        fmt::format("invalid duration \"{}\": not whole seconds", text));
   }
   return std::chrono::duration_cast<Seconds>(*ms);
 }

@@ -87,9 +87,13 @@ bool parse_level(std::string_view text, Level& out) {
   return false;
 }
 
-Level level() { return g_level.load(std::memory_order_relaxed); }
+Level level() {
+  return g_level.load(std::memory_order_relaxed);
+}
 
-void set_level(Level l) { g_level.store(l, std::memory_order_relaxed); }
+void set_level(Level l) {
+  g_level.store(l, std::memory_order_relaxed);
+}
 
 void set_fds(int out_fd, int err_fd) {
   g_out_fd = out_fd < 0 ? STDOUT_FILENO : out_fd;

@@ -15,7 +15,9 @@ bool parse_level(std::string_view text, Level& out);
 Level level();
 void set_level(Level level);
 
-inline bool enabled(Level l) { return static_cast<int>(l) <= static_cast<int>(level()); }
+inline bool enabled(Level l) {
+  return static_cast<int>(l) <= static_cast<int>(level());
+}
 
 // Writes one finished line: "<utc time> <level> <component>: <message>".
 // Errors and warnings go to stderr, the rest to stdout, each in one write(2)

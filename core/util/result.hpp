@@ -79,6 +79,8 @@ private:
 struct Unit {};
 using Status = Result<Unit>;
 
-inline Status ok_status() { return Unit{}; }
+inline Status ok_status() {
+  return Unit{};
+}
 
 } // namespace vsp

@@ -34,8 +34,12 @@ SecretString& SecretString::operator=(SecretString&& other) noexcept {
   return *this;
 }
 
-SecretString::~SecretString() { wipe(m_value); }
+SecretString::~SecretString() {
+  wipe(m_value);
+}
 
-void SecretString::clear() { wipe(m_value); }
+void SecretString::clear() {
+  wipe(m_value);
+}
 
 } // namespace vsp

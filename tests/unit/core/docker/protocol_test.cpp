@@ -13,8 +13,8 @@ TEST_CASE("protocol responses have the shape Docker decodes", "[docker]") {
     CHECK(j["Implements"] == nlohmann::json::array({"secretprovider"}));
   }
   SECTION("value is padded standard base64") {
-    auto body = value_response(SecretString(std::string("hello?>")),
-                               DoNotReuse::yes);
+    auto body =
+        value_response(SecretString(std::string("hello?>")), DoNotReuse::yes);
     auto j = nlohmann::json::parse(body.reveal());
     CHECK(j["Value"] == "aGVsbG8/Pg==");
     CHECK(j["DoNotReuse"] == true);

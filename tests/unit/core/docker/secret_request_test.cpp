@@ -46,8 +46,7 @@ TEST_CASE("parse_secret_request reads bodies captured from Docker 20.10",
   }
 }
 
-TEST_CASE("parse_secret_request accepts what older engines send",
-          "[docker]") {
+TEST_CASE("parse_secret_request accepts what older engines send", "[docker]") {
   SECTION("only SecretName and ServiceName (engines before 19.03)") {
     auto r = parse_secret_request(R"({"SecretName":"s","ServiceName":"x"})");
     REQUIRE(r.ok());
@@ -91,16 +90,15 @@ TEST_CASE("parse_secret_request refuses malformed bodies", "[docker]") {
     CHECK(r.error().message == message);
   }
   SECTION("a body over the cap") {
-    std::string big = R"({"SecretName":")" +
-                      std::string(k_max_request_bytes, 'x') + R"("})";
+    std::string big =
+        R"({"SecretName":")" + std::string(k_max_request_bytes, 'x') + R"("})";
     auto r = parse_secret_request(big);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message == "request body is larger than 1048576 bytes");
   }
 }
 
-TEST_CASE("to_json writes the request back as Docker encodes it",
-          "[docker]") {
+TEST_CASE("to_json writes the request back as Docker encodes it", "[docker]") {
   auto r = parse_secret_request(captured("default-service.json"));
   REQUIRE(r.ok());
   auto again = parse_secret_request(to_json(*r).dump());

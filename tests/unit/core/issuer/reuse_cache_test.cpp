@@ -32,41 +32,39 @@ TEST_CASE("ReuseCache::get_or_mint reuses within the window", "[issuer]") {
   std::atomic<int> calls{0};
   bool reused = false;
 
-  auto first = cache.get_or_mint("t1/s", Deadline::after(1s),
-                                 minting(calls, 10s), reused);
+  auto first = cache.get_or_mint(
+      "t1/s", Deadline::after(1s), minting(calls, 10s), reused);
   REQUIRE(first.ok());
   CHECK_FALSE(reused);
-  auto again = cache.get_or_mint("t1/s", Deadline::after(1s),
-                                 minting(calls, 10s), reused);
+  auto again = cache.get_or_mint(
+      "t1/s", Deadline::after(1s), minting(calls, 10s), reused);
   REQUIRE(again.ok());
   CHECK(reused);
   CHECK(again->value.reveal() == "value-1");
   CHECK(calls == 1);
 
   SECTION("another key mints its own") {
-    auto other = cache.get_or_mint("t2/s", Deadline::after(1s),
-                                   minting(calls, 10s), reused);
+    auto other = cache.get_or_mint(
+        "t2/s", Deadline::after(1s), minting(calls, 10s), reused);
     CHECK(other->value.reveal() == "value-2");
     CHECK_FALSE(reused);
   }
 }
 
-TEST_CASE("ReuseCache::get_or_mint mints again after the window",
-          "[issuer]") {
+TEST_CASE("ReuseCache::get_or_mint mints again after the window", "[issuer]") {
   ReuseCache cache;
   std::atomic<int> calls{0};
   bool reused = false;
-  (void)cache.get_or_mint("k", Deadline::after(1s), minting(calls, 0ms),
-                          reused);
-  auto next = cache.get_or_mint("k", Deadline::after(1s),
-                                minting(calls, 10s), reused);
+  (void)cache.get_or_mint(
+      "k", Deadline::after(1s), minting(calls, 0ms), reused);
+  auto next =
+      cache.get_or_mint("k", Deadline::after(1s), minting(calls, 10s), reused);
   CHECK_FALSE(reused);
   CHECK(next->value.reveal() == "value-2");
   CHECK(cache.size() == 1);
 }
 
-TEST_CASE("ReuseCache::get_or_mint coalesces concurrent requests",
-          "[issuer]") {
+TEST_CASE("ReuseCache::get_or_mint coalesces concurrent requests", "[issuer]") {
   ReuseCache cache;
   std::atomic<int> calls{0};
   std::atomic<int> reused_count{0};
@@ -75,8 +73,8 @@ TEST_CASE("ReuseCache::get_or_mint coalesces concurrent requests",
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&, i] {
       bool reused = false;
-      auto r = cache.get_or_mint("k", Deadline::after(5s),
-                                 minting(calls, 10s, 100ms), reused);
+      auto r = cache.get_or_mint(
+          "k", Deadline::after(5s), minting(calls, 10s, 100ms), reused);
       seen[i] = std::string(r->value.reveal());
       reused_count += reused ? 1 : 0;
     });
@@ -95,14 +93,15 @@ TEST_CASE("ReuseCache::get_or_mint keeps no failures", "[issuer]") {
   ReuseCache cache;
   bool reused = false;
   auto failed = cache.get_or_mint(
-      "k", Deadline::after(1s),
+      "k",
+      Deadline::after(1s),
       [] { return Result<CachedValue>(Error(ErrorKind::unavailable, "down")); },
       reused);
   REQUIRE_FALSE(failed.ok());
   CHECK(cache.size() == 0);
   std::atomic<int> calls{0};
-  auto ok = cache.get_or_mint("k", Deadline::after(1s), minting(calls, 10s),
-                              reused);
+  auto ok =
+      cache.get_or_mint("k", Deadline::after(1s), minting(calls, 10s), reused);
   CHECK(ok.ok());
   CHECK_FALSE(reused);
 }
@@ -113,14 +112,14 @@ TEST_CASE("ReuseCache::get_or_mint bounds a waiter by its deadline",
   std::atomic<int> calls{0};
   std::thread slow([&] {
     bool reused = false;
-    (void)cache.get_or_mint("k", Deadline::after(5s),
-                            minting(calls, 10s, 500ms), reused);
+    (void)cache.get_or_mint(
+        "k", Deadline::after(5s), minting(calls, 10s, 500ms), reused);
   });
   std::this_thread::sleep_for(50ms);
   bool reused = false;
   const auto start = std::chrono::steady_clock::now();
-  auto r = cache.get_or_mint("k", Deadline::after(100ms), minting(calls, 10s),
-                             reused);
+  auto r = cache.get_or_mint(
+      "k", Deadline::after(100ms), minting(calls, 10s), reused);
   const auto waited = std::chrono::steady_clock::now() - start;
   slow.join();
   REQUIRE_FALSE(r.ok());
@@ -134,11 +133,11 @@ TEST_CASE("ReuseCache evicts the oldest entries beyond its cap", "[issuer]") {
   std::atomic<int> calls{0};
   bool reused = false;
   for (int i = 0; i < 10; ++i) {
-    (void)cache.get_or_mint(std::to_string(i), Deadline::after(1s),
-                            minting(calls, 10s), reused);
+    (void)cache.get_or_mint(
+        std::to_string(i), Deadline::after(1s), minting(calls, 10s), reused);
   }
   CHECK(cache.size() == 3);
-  (void)cache.get_or_mint("9", Deadline::after(1s), minting(calls, 10s),
-                          reused);
+  (void)cache.get_or_mint(
+      "9", Deadline::after(1s), minting(calls, 10s), reused);
   CHECK(reused);
 }

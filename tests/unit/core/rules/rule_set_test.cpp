@@ -78,9 +78,9 @@ TEST_CASE("RuleSet::decide lets the first matching rule decide", "[rules]") {
     CHECK(d->ttl == 1h);
   }
   SECTION("the stack namespace label selects a rule") {
-    auto d = rules.decide(request(
-        "s",
-        {{"com.docker.stack.namespace", "team-a"}, {"vsp.policies", "team-a"}}));
+    auto d = rules.decide(request("s",
+                                  {{"com.docker.stack.namespace", "team-a"},
+                                   {"vsp.policies", "team-a"}}));
     REQUIRE(d.ok());
     CHECK(d->rule == "teams");
     CHECK(d->kind == Kind::token);
@@ -145,8 +145,8 @@ TEST_CASE("RuleSet::decide lets labels narrow and never widen", "[rules]") {
   }
 
   SECTION("labels may shorten TTLs") {
-    auto d = rules.decide(request(
-        "pay-db", {{"vsp.ttl", "2h"}, {"vsp.wrap-ttl", "30s"}}, team));
+    auto d = rules.decide(
+        request("pay-db", {{"vsp.ttl", "2h"}, {"vsp.wrap-ttl", "30s"}}, team));
     REQUIRE(d.ok());
     CHECK(d->ttl == 2h);
     CHECK(d->wrap_ttl == 30s);
@@ -158,8 +158,8 @@ TEST_CASE("RuleSet::decide lets labels narrow and never widen", "[rules]") {
     CHECK(d->policies == std::vector<std::string>{"pay-write"});
   }
   SECTION("a glob-only rule requires the policies label") {
-    auto d = rules.decide(
-        request("s", {{"com.docker.stack.namespace", "team-a"}}));
+    auto d =
+        rules.decide(request("s", {{"com.docker.stack.namespace", "team-a"}}));
     REQUIRE_FALSE(d.ok());
     CHECK(d.error().message ==
           "secret \"s\" of service \"web\" refused: rule \"teams\" needs the "

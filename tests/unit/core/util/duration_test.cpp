@@ -15,8 +15,8 @@ TEST_CASE("parse_duration reads Vault's duration forms", "[util]") {
 }
 
 TEST_CASE("parse_duration refuses malformed text", "[util]") {
-  for (const char* bad : {"", "-5s", "5x", "h", "5m3", "1.5h", "s5",
-                          "99999999999999999999h"}) {
+  for (const char* bad :
+       {"", "-5s", "5x", "h", "5m3", "1.5h", "s5", "99999999999999999999h"}) {
     INFO(bad);
     CHECK_FALSE(parse_duration(bad).ok());
   }

@@ -1,0 +1,17 @@
+#include "cli/command.hpp"
+
+#include <map>
+
+namespace vsp::cli {
+
+void add_format_option(CLI::App& command, OutputFormat& format) {
+  const std::map<std::string, OutputFormat> names{
+      {"human", OutputFormat::human},
+      {"json", OutputFormat::json},
+  };
+  command.add_option("--format", format, "Output format: human or json")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->default_str("human");
+}
+
+} // namespace vsp::cli

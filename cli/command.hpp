@@ -1,0 +1,37 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace vsp::cli {
+
+// Exit statuses, as the `vault` CLI uses them where they overlap.
+inline constexpr int k_exit_ok = 0;
+inline constexpr int k_exit_usage = 1;  // bad input, local failures
+inline constexpr int k_exit_remote = 2; // Vault or the plugin failed
+inline constexpr int k_exit_denied = 3; // the plugin answered with an Err
+
+enum class OutputFormat { human, json };
+
+// A failure a subcommand reports; main() prints "vsp: error: <message>"
+// and exits with `status`.
+class CommandError : public std::runtime_error {
+public:
+  CommandError(int status, const std::string& message)
+      : std::runtime_error(message), m_status(status) {}
+  int status() const { return m_status; }
+
+private:
+  int m_status;
+};
+
+// Adds `--format human|json` to `command`, bound to `format`.
+void add_format_option(CLI::App& command, OutputFormat& format);
+
+// Each subcommand registers itself on the root app.
+void add_simulate(CLI::App& app);
+void add_unwrap(CLI::App& app);
+
+} // namespace vsp::cli

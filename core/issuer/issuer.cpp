@@ -1,0 +1,170 @@
+#include "core/issuer/issuer.hpp"
+
+#include "core/docker/protocol.hpp"
+#include "core/util/log.hpp"
+#include "core/util/random.hpp"
+#include "core/vault/client.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace vsp::issuer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A wrapping token is useless once its TTL is over; stop handing it out
+// again a little before that.
+constexpr std::chrono::seconds k_wrap_margin{5};
+
+// Vault stores display names as "token-<name>" and keeps letters, digits
+// and '-'; anything else would be replaced there anyway.
+std::string display_name(const docker::SecretRequest& request) {
+  std::string name =
+      "vsp-" + (request.service_name.empty() ? request.secret_name
+                                             : request.service_name);
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') {
+      c = '-';
+    }
+  }
+  return name.substr(0, 64);
+}
+
+vault::TokenCreateRequest token_request(const docker::SecretRequest& request,
+                                        const rules::Decision& decision,
+                                        const std::string& issuance_id) {
+  vault::TokenCreateRequest t;
+  t.role = decision.token_role;
+  t.policies = decision.policies;
+  t.meta = task_metadata(request, decision, issuance_id);
+  if (decision.ttl.count() > 0) {
+    t.ttl = decision.ttl;
+  }
+  t.explicit_max_ttl = decision.explicit_max_ttl;
+  t.period = decision.period;
+  t.num_uses = decision.num_uses;
+  t.display_name = display_name(request);
+  t.no_default_policy =
+      decision.no_default_policy == rules::NoDefaultPolicy::yes
+          ? vault::NoDefaultPolicy::yes
+          : vault::NoDefaultPolicy::no;
+  return t;
+}
+
+bool is_invalid_token(const Error& e) {
+  return e.code == vault::errc::invalid_token;
+}
+
+} // namespace
+
+std::map<std::string, std::string>
+task_metadata(const docker::SecretRequest& request,
+              const rules::Decision& decision,
+              const std::string& issuance_id) {
+  std::map<std::string, std::string> meta{
+      {"vsp_secret", request.secret_name},
+      {"vsp_rule", decision.rule},
+      {"vsp_issuance_id", issuance_id},
+  };
+  const std::pair<const char*, const std::string*> optional[] = {
+      {"vsp_task_id", &request.task_id},
+      {"vsp_task_name", &request.task_name},
+      {"vsp_service_id", &request.service_id},
+      {"vsp_service_name", &request.service_name},
+      {"vsp_node_id", &request.node_id},
+  };
+  for (const auto& [key, value] : optional) {
+    if (!value->empty()) {
+      meta[key] = *value;
+    }
+  }
+  return meta;
+}
+
+Issuer::Issuer(vault::Client& vault, LoginToken& login, IssuerOptions options)
+    : m_vault(vault), m_login(login), m_options(options) {}
+
+Result<Issued> Issuer::issue(const docker::SecretRequest& request,
+                             const rules::Decision& decision,
+                             Deadline deadline) {
+  const std::string issuance_id = random_hex(16);
+  const auto mint_once = [&] {
+    return mint(request, decision, issuance_id, deadline);
+  };
+
+  // Without a TaskID (engines before 19.03) requests cannot be told apart,
+  // so each one is issued on its own.
+  bool reused = false;
+  Result<CachedValue> value =
+      request.task_id.empty()
+          ? mint_once()
+          : m_cache.get_or_mint(request.task_id + '\n' + request.secret_name,
+                                deadline,
+                                mint_once,
+                                reused);
+  if (!value) {
+    return value.error();
+  }
+  Issued out;
+  out.value = std::move(value->value);
+  out.do_not_reuse = value->do_not_reuse;
+  out.accessor = value->accessor;
+  out.reused = reused;
+  out.issuance_id = reused ? std::string() : issuance_id;
+  return out;
+}
+
+Result<CachedValue> Issuer::mint(const docker::SecretRequest& request,
+                                 const rules::Decision& decision,
+                                 const std::string& issuance_id,
+                                 Deadline deadline) {
+  const auto create = token_request(request, decision, issuance_id);
+  const bool wrapped = decision.kind == rules::Kind::wrapped_token;
+
+  // A refused login token is replaced once: Vault minted nothing, so
+  // asking again with a fresh login cannot duplicate a credential.
+  for (int attempt = 0;; ++attempt) {
+    auto login = m_login.get(deadline);
+    if (!login) {
+      return login.error();
+    }
+    CachedValue out;
+    out.do_not_reuse = decision.do_not_reuse;
+    auto window = m_options.reuse_window;
+    Error failure;
+    if (wrapped) {
+      auto w = m_vault.create_token_wrapped(
+          *login, create, decision.wrap_ttl, deadline);
+      if (w) {
+        out.value = std::move(w->token);
+        out.accessor = w->wrapped_accessor;
+        window = std::min(
+            window, std::max(w->ttl - k_wrap_margin, std::chrono::seconds(0)));
+        out.fresh_until = Clock::now() + window;
+        return out;
+      }
+      failure = w.error();
+    } else {
+      auto t = m_vault.create_token(*login, create, deadline);
+      if (t) {
+        out.value = std::move(t->client_token);
+        out.accessor = t->accessor;
+        out.fresh_until = Clock::now() + window;
+        return out;
+      }
+      failure = t.error();
+    }
+    if (is_invalid_token(failure) && attempt == 0 && !deadline.expired()) {
+      log::warn("issuer",
+                "the plugin's Vault token was refused; logging in again");
+      m_login.rejected(*login);
+      continue;
+    }
+    return failure;
+  }
+}
+
+} // namespace vsp::issuer

@@ -1,0 +1,108 @@
+#include "plugin/config.hpp"
+
+#include "core/util/duration.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+namespace vsp::plugin {
+namespace {
+
+Error bad(const char* name, const std::string& value, const std::string& why) {
+  return Error(ErrorKind::invalid_input,
+               "invalid_config",
+               fmt::format("{}=\"{}\": {}", name, value, why));
+}
+
+} // namespace
+
+std::optional<std::string> process_env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr) {
+    return std::nullopt;
+  }
+  return std::string(value);
+}
+
+Result<Config> Config::from_env(const Getenv& getenv) {
+  Config c;
+  const auto text = [&](const char* name, std::string& out) {
+    if (auto v = getenv(name); v && !v->empty()) {
+      out = *v;
+    }
+  };
+  text("VSP_SOCKET", c.socket_path);
+  text("VSP_SOCKET_GROUP", c.socket_group);
+  text("VSP_RULES", c.rules_path);
+  text("VSP_TOKEN_FILE", c.token_file);
+  text("VSP_ROLE_ID_FILE", c.role_id_file);
+  text("VSP_SECRET_ID_FILE", c.secret_id_file);
+  text("VSP_APPROLE_MOUNT", c.approle_mount);
+
+  if (auto v = getenv("VSP_SOCKET_MODE"); v && !v->empty()) {
+    char* end = nullptr;
+    const long mode = std::strtol(v->c_str(), &end, 8);
+    if (*end != '\0' || mode < 0 || mode > 0777) {
+      return bad("VSP_SOCKET_MODE", *v, "expected an octal mode such as 0660");
+    }
+    c.socket_mode = static_cast<mode_t>(mode);
+  }
+  if (auto v = getenv("VSP_DEADLINE"); v && !v->empty()) {
+    auto d = parse_duration_ms(*v);
+    if (!d || d->count() < 100 || d->count() > 60'000) {
+      return bad("VSP_DEADLINE", *v, "expected a duration from 100ms to 60s");
+    }
+    c.deadline = *d;
+  }
+  if (auto v = getenv("VSP_REUSE_WINDOW"); v && !v->empty()) {
+    auto d = parse_duration(*v);
+    if (!d) {
+      return bad("VSP_REUSE_WINDOW", *v, d.error().message);
+    }
+    c.reuse_window = *d;
+  }
+  if (auto v = getenv("VSP_WORKERS"); v && !v->empty()) {
+    char* end = nullptr;
+    const long n = std::strtol(v->c_str(), &end, 10);
+    if (*end != '\0' || n < 1 || n > 1024) {
+      return bad("VSP_WORKERS", *v, "expected a number from 1 to 1024");
+    }
+    c.workers = static_cast<unsigned>(n);
+  }
+  if (auto v = getenv("VSP_LOG_LEVEL"); v && !v->empty()) {
+    if (!log::parse_level(*v, c.log_level)) {
+      return bad("VSP_LOG_LEVEL", *v, "expected error, warn, info or debug");
+    }
+  }
+
+  if (auto v = getenv("VAULT_TOKEN"); v && !v->empty()) {
+    return Error(ErrorKind::invalid_input,
+                 "invalid_config",
+                 "VAULT_TOKEN is set, but the plugin takes its Vault login "
+                 "only from files (VSP_TOKEN_FILE, or VSP_ROLE_ID_FILE and "
+                 "VSP_SECRET_ID_FILE): environment variables show in `docker "
+                 "plugin inspect`");
+  }
+  const bool approle = !c.role_id_file.empty() || !c.secret_id_file.empty();
+  if (approle && (c.role_id_file.empty() || c.secret_id_file.empty())) {
+    return Error(ErrorKind::invalid_input,
+                 "invalid_config",
+                 "AppRole login needs both VSP_ROLE_ID_FILE and "
+                 "VSP_SECRET_ID_FILE");
+  }
+  if (approle && !c.token_file.empty()) {
+    return Error(ErrorKind::invalid_input,
+                 "invalid_config",
+                 "set either VSP_TOKEN_FILE or the AppRole files, not both");
+  }
+  if (!approle && c.token_file.empty()) {
+    return Error(ErrorKind::invalid_input,
+                 "invalid_config",
+                 "no Vault login configured: set VSP_TOKEN_FILE, or "
+                 "VSP_ROLE_ID_FILE and VSP_SECRET_ID_FILE");
+  }
+  return c;
+}
+
+} // namespace vsp::plugin

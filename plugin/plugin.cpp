@@ -1,0 +1,156 @@
+#include "plugin/plugin.hpp"
+
+#include "core/docker/protocol.hpp"
+#include "core/util/duration.hpp"
+#include "core/util/log.hpp"
+
+#include <fmt/format.h>
+
+namespace vsp::plugin {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* k_component = "plugin";
+
+long long ms_since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                               start)
+      .count();
+}
+
+HttpResponse json_response(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+// Every refusal is logged with the task and the reason, because Docker
+// itself only reports "secret not found" to the operator.
+HttpResponse refuse(const docker::SecretRequest* request,
+                    const Error& error,
+                    Clock::time_point started) {
+  const std::string who =
+      request != nullptr ? docker::describe(*request) : "request=invalid";
+  const bool our_choice =
+      error.kind == ErrorKind::denied || error.kind == ErrorKind::invalid_input;
+  const auto level = our_choice ? log::Level::warn : log::Level::error;
+  log::emit(level,
+            k_component,
+            "refused {} kind={} reason=\"{}\" ms={}",
+            who,
+            to_string(error.kind),
+            error.message,
+            ms_since(started));
+  return json_response(200, docker::error_response("vsp: " + error.message));
+}
+
+// Adds what the operator needs to a Vault or deadline failure.
+Error explain_failure(const docker::SecretRequest& request,
+                      const Error& error,
+                      std::chrono::milliseconds deadline) {
+  std::string what =
+      fmt::format("cannot issue secret \"{}\"", request.secret_name);
+  if (!request.task_id.empty()) {
+    what += fmt::format(" for task {}", request.task_id);
+  }
+  if (error.kind == ErrorKind::timeout) {
+    return Error(error.kind,
+                 error.code,
+                 fmt::format("{}: no answer within the {}ms deadline ({})",
+                             what,
+                             deadline.count(),
+                             error.message));
+  }
+  return error.wrap(what);
+}
+
+} // namespace
+
+Plugin::Plugin(Config config,
+               rules::RuleSet rules,
+               vault::Client& vault,
+               issuer::LoginToken& login)
+    : m_config(std::move(config)),
+      m_rules(std::make_shared<const rules::RuleSet>(std::move(rules))),
+      m_issuer(vault, login, issuer::IssuerOptions{m_config.reuse_window}) {}
+
+std::shared_ptr<const rules::RuleSet> Plugin::rules() const {
+  return std::atomic_load(&m_rules);
+}
+
+Status Plugin::reload_rules() {
+  auto loaded = rules::RuleSet::load_file(m_config.rules_path);
+  if (!loaded) {
+    return loaded.error();
+  }
+  const auto count = loaded->rules().size();
+  std::atomic_store(
+      &m_rules,
+      std::make_shared<const rules::RuleSet>(std::move(loaded).value()));
+  log::info(
+      k_component, "rules loaded file={} rules={}", m_config.rules_path, count);
+  return ok_status();
+}
+
+HttpResponse Plugin::handle(const HttpRequest& request) {
+  if (request.path == docker::k_get_secret_path) {
+    return get_secret(request);
+  }
+  if (request.path == docker::k_activate_path) {
+    return json_response(200, docker::activate_response());
+  }
+  log::warn(k_component, "unknown endpoint path=\"{}\"", request.path);
+  return json_response(404,
+                       docker::error_response(fmt::format(
+                           "vsp: unknown endpoint {} (this plugin implements "
+                           "{} and {})",
+                           request.path,
+                           docker::k_activate_path,
+                           docker::k_get_secret_path)));
+}
+
+HttpResponse Plugin::get_secret(const HttpRequest& http) {
+  const auto started = Clock::now();
+  const auto deadline = Deadline::after(m_config.deadline);
+
+  if (http.body_too_large) {
+    return refuse(nullptr,
+                  Error(ErrorKind::invalid_input,
+                        fmt::format("request body is larger than {} bytes",
+                                    docker::k_max_request_bytes)),
+                  started);
+  }
+  auto request = docker::parse_secret_request(http.body);
+  if (!request) {
+    return refuse(nullptr, request.error(), started);
+  }
+
+  auto decision = rules()->decide(*request);
+  if (!decision) {
+    return refuse(&*request, decision.error(), started);
+  }
+
+  auto issued = m_issuer.issue(*request, *decision, deadline);
+  if (!issued) {
+    return refuse(&*request,
+                  explain_failure(*request, issued.error(), m_config.deadline),
+                  started);
+  }
+
+  log::info(k_component,
+            "{} {} rule={} accessor={} policies={} ms={}",
+            issued->reused ? "reissued" : "issued",
+            docker::describe(*request),
+            decision->rule,
+            issued->accessor,
+            fmt::join(decision->policies, ","),
+            ms_since(started));
+  SecretString body = docker::value_response(
+      issued->value,
+      issued->do_not_reuse ? docker::DoNotReuse::yes : docker::DoNotReuse::no);
+  return json_response(200, std::string(body.reveal()));
+}
+
+} // namespace vsp::plugin

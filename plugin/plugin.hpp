@@ -1,0 +1,40 @@
+#pragma once
+
+#include "core/issuer/issuer.hpp"
+#include "core/rules/rule_set.hpp"
+#include "plugin/config.hpp"
+#include "plugin/http_server.hpp"
+
+#include <atomic>
+#include <memory>
+
+namespace vsp::plugin {
+
+// The plugin's request handling: Docker's protocol in, rules and issuer
+// in the middle, Docker's protocol out. Owns the current rules, which a
+// reload swaps whole.
+class Plugin {
+public:
+  Plugin(Config config,
+         rules::RuleSet rules,
+         vault::Client& vault,
+         issuer::LoginToken& login);
+
+  // Answers one HTTP request from Docker. Never throws.
+  HttpResponse handle(const HttpRequest& request);
+
+  // Loads the rules file again. An invalid file keeps the current rules;
+  // the error says why.
+  Status reload_rules();
+
+  std::shared_ptr<const rules::RuleSet> rules() const;
+
+private:
+  HttpResponse get_secret(const HttpRequest& request);
+
+  Config m_config;
+  std::shared_ptr<const rules::RuleSet> m_rules; // atomic access only
+  issuer::Issuer m_issuer;
+};
+
+} // namespace vsp::plugin
