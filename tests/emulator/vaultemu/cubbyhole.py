@@ -1,8 +1,6 @@
 """cubbyhole/: a private key/value space per token. A wrapping token's
 cubbyhole holds `response` (the wrapped reply) for old-style unwrapping."""
 
-import json
-
 from .common import Response, bad_request, rfc3339
 from .routing import Backend
 

@@ -6,7 +6,7 @@ layer's business (server.py)."""
 import json
 import re
 
-from .common import (Response, VaultError, bad_request, invalid_token,
+from .common import (VaultError, bad_request, invalid_token,
                      new_uuid, parse_duration, permission_denied)
 from .routing import Request, unsupported_operation
 from .sysbackend import sys_injects
@@ -280,6 +280,3 @@ class Pipeline:
             req.issued["wrapped_accessor"] = wrapped_accessor
         return wrapped_reply(info, envelope["mount_type"])
 
-
-def empty_response():
-    return Response()

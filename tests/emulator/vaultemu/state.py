@@ -15,6 +15,7 @@ from .cubbyhole import CubbyholeBackend
 from .dynamic import DatabaseBackend, PKIBackend
 from .faults import Faults
 from .kv import KVv1Backend, KVv2Backend
+from .leases import LeaseTable
 from .routing import Mount
 from .sysbackend import SystemBackend
 from .token_backend import (TokenBackend, apply_role_fields, default_role,
@@ -62,8 +63,6 @@ class State:
         self.policies = acl.PolicyStore()
         self.tokens = TokenStore(self.clock, self._on_token_revoked,
                                  self._schedule)
-        self.leases = None
-        from .leases import LeaseTable
         self.leases = LeaseTable(self.clock, self._schedule)
         self.faults = Faults()
         self.audit = AuditLog(audit_path)

@@ -1,9 +1,8 @@
 """The system backend, `sys/*`: health, wrapping, leases, mounts, policies,
 capabilities and the UI mount lookup used for KV version detection."""
 
-import json
-
-from .common import Response, VaultError, bad_request, parse_str_list
+from .common import (SYSTEM_MAX_TTL, Response, VaultError, bad_request,
+                     parse_str_list)
 from .health import Health
 from .leases import LeaseEndpoints
 from .routing import Backend
@@ -108,7 +107,6 @@ class SystemBackend(Backend):
         if mount is None:
             raise bad_request("cannot fetch sysview for path %r"
                               % m.group("path"))
-        from .common import SYSTEM_MAX_TTL
         return Response(data={"default_lease_ttl": SYSTEM_MAX_TTL,
                               "max_lease_ttl": SYSTEM_MAX_TTL,
                               "force_no_cache": False,
@@ -217,7 +215,6 @@ class SystemBackend(Backend):
                 not req.acl.has_any_access_under(mount.path):
             raise VaultError(403, ["1 error occurred:\n\t* permission "
                                    "denied\n\n"])
-        from .common import SYSTEM_MAX_TTL
         info = mount.info()
         info["config"] = {"default_lease_ttl": SYSTEM_MAX_TTL,
                           "max_lease_ttl": SYSTEM_MAX_TTL,
@@ -225,6 +222,3 @@ class SystemBackend(Backend):
         info["path"] = mount.path
         return Response(data=info)
 
-
-def dumps(obj):
-    return json.dumps(obj, separators=(",", ":"))

@@ -201,7 +201,7 @@ class TokenBackend(Backend):
         role_type = role["token_type"] if role else "default-service"
         if role_type in ("service", "batch"):
             if requested and requested != role_type:
-                raise bad_request("token type %q is not allowed by this role"
+                raise bad_request('token type "%s" is not allowed by this role'
                                   % requested)
             ttype = role_type
         else:
