@@ -185,7 +185,7 @@ class Pipeline:
     def _authorize(self, req, route, match):
         """ACL check, wrapping-TTL limits, then one use of the token."""
         acl = req.acl
-        if not acl.root:
+        if not acl.root and (route is None or route.acl):
             cap = self._capability(req, route, match)
             if not acl.allows(req.path, cap):
                 raise permission_denied()

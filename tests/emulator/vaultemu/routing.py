@@ -44,13 +44,15 @@ class Request:
 
 class Route:
     def __init__(self, pattern, handlers, sudo=False, unauth=False,
-                 existence=None):
+                 existence=None, acl=True):
         self.regex = re.compile(pattern)
         self.handlers = handlers
         self.sudo = sudo
         self.unauth = unauth
         # existence(req, match) -> bool: writes need `create` when False.
         self.existence = existence
+        # False: any valid token may call it; the handler checks access.
+        self.acl = acl
 
     def handler_for(self, operation):
         h = self.handlers.get(operation)
@@ -70,8 +72,9 @@ class Backend:
         self.state = state
         self.routes = []
 
-    def add(self, pattern, sudo=False, unauth=False, existence=None, **ops):
-        self.routes.append(Route(pattern, ops, sudo, unauth, existence))
+    def add(self, pattern, sudo=False, unauth=False, existence=None,
+            acl=True, **ops):
+        self.routes.append(Route(pattern, ops, sudo, unauth, existence, acl))
 
     def match(self, rel):
         for route in self.routes:

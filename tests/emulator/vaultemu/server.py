@@ -4,6 +4,7 @@ request log."""
 
 import http.server
 import json
+import re
 import select
 import socket
 import socketserver
@@ -19,6 +20,7 @@ from .control import Control
 from .pipeline import (MAX_BODY, Pipeline, Reply, client_token_of, dumps,
                        error_reply, operation_of, redact_path)
 
+_URL_PATH = re.compile(r"/v1/([^\s?'\"]+)")
 _LEVELS = {"warn": 0, "info": 1, "debug": 2}
 _STREAM_CHUNK = 64 * 1024
 
@@ -60,8 +62,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                        server_side=True)
         super().setup()
 
+    def log_request(self, code="-", size="-"):
+        pass    # the emulator logs requests itself, with paths redacted
+
     def log_message(self, fmt, *args):
-        self.server.emulator.logger.log("debug", "http: " + (fmt % args))
+        # http.server's own messages may quote the request line.
+        text = _URL_PATH.sub(lambda m: "/v1/" + redact_path(m.group(1)),
+                             fmt % args)
+        self.server.emulator.logger.log("debug", "http: " + text)
 
     def __getattr__(self, name):
         # Every verb (GET, LIST, PATCH, ...) goes through one dispatcher;

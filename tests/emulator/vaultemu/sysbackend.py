@@ -81,7 +81,9 @@ class SystemBackend(Backend):
         self.add(r"capabilities-accessor", update=self.capabilities_accessor)
         self.add(r"internal/ui/mounts", unauth=True,
                  read=self.ui_mounts_list)
-        self.add(r"internal/ui/mounts/(?P<path>.+)", read=self.ui_mount)
+        # Spec §5.3: needs some capability under the mount, not on this path.
+        self.add(r"internal/ui/mounts/(?P<path>.+)", acl=False,
+                 read=self.ui_mount)
 
     # --- mounts ------------------------------------------------------------------
 
