@@ -4,7 +4,10 @@ response wrapping, then audit and counters. Transport faults are the HTTP
 layer's business (server.py)."""
 
 import json
+import os
 import re
+import sys
+import traceback
 
 from .common import (VaultError, bad_request, invalid_token,
                      new_uuid, parse_duration, permission_denied)
@@ -66,6 +69,17 @@ def operation_of(method, query):
     return op
 
 
+def _report_bug(exc):
+    # Only the exception type and where it happened: its message could
+    # quote a token or a secret value.
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = ", ".join("%s:%d" % (os.path.basename(f.filename), f.lineno)
+                      for f in tb[-3:])
+    sys.stderr.write("vault-emulator: internal error %s at %s\n"
+                     % (type(exc).__name__, where))
+    sys.stderr.flush()
+
+
 class Pipeline:
     def __init__(self, state):
         self.state = state
@@ -83,6 +97,10 @@ class Pipeline:
                 reply = self._process(req)
         except VaultError as err:
             reply = error_reply(err)
+        except Exception as exc:    # an emulator bug: answer, do not hang
+            reply = Reply(500, dumps({"errors": [
+                "1 error occurred:\n\t* internal error\n\n"]}))
+            _report_bug(exc)
         self._annotate(reply, req, method, api_path, query, headers)
         return reply
 

@@ -228,10 +228,10 @@ class TokenBackend(Backend):
         if not is_sudo:
             raise bad_request(
                 "root or sudo privileges required to specify token id")
-        if "." in p["id"]:
-            raise bad_request("token IDs can not contain a period")
         if p["id"].startswith("s."):
             raise bad_request("custom token ID cannot have the 's.' prefix")
+        if "." in p["id"]:
+            raise bad_request("token IDs can not contain a period")
         if p["id"] in self.store.by_id:
             raise bad_request("cannot create a token with a duplicate ID")
         # Vault warns here that custom IDs are hashed with SHA1.
