@@ -860,6 +860,23 @@ class ProcessTests(unittest.TestCase):
         self.assertEqual(code, 0)
         self.assertLess(time.monotonic() - t0, 5)
 
+    def test_namespace_prefix_mode(self):
+        cfg = {"namespaces": "prefix",
+               "mounts": {"ns1/secret/": {"type": "kv",
+                                          "options": {"version": "2"}}},
+               "kv": {"ns1/secret/app": {"in": "ns1"},
+                      "secret/app": {"in": "root"}}}
+        with Emulator(config=cfg) as emu:
+            ns = {"X-Vault-Namespace": "ns1/"}
+            out = emu.api("GET", "secret/data/app", emu.root_token,
+                          headers=ns)[2]
+            self.assertEqual(out["data"]["data"], {"in": "ns1"})
+            out = emu.api("GET", "secret/data/app", emu.root_token)[2]
+            self.assertEqual(out["data"]["data"], {"in": "root"})
+            status, _, _ = emu.api("GET", "auth/token/lookup-self",
+                                   emu.root_token, headers=ns)
+            self.assertEqual(status, 200)
+
     def test_unix_socket(self):
         sock_path = os.path.join(self.dir, "vault.sock")
         emu = Emulator(extra_args=["--unix", sock_path]).start()

@@ -10,7 +10,7 @@ import ssl
 import sys
 import threading
 
-from .common import random_base62
+from .common import VaultError, random_base62
 from .server import Emulator, Logger
 from .state import State
 
@@ -121,6 +121,10 @@ def main(argv=None):
             emulator.listen_unix(args.unix)
     except (OSError, ValueError, ssl.SSLError) as e:
         sys.stderr.write("vault-emulator: error: %s\n" % e)
+        return 2
+    except VaultError as e:     # a bad policy or role in the config
+        sys.stderr.write("vault-emulator: error: config: %s\n"
+                         % "; ".join(e.errors))
         return 2
     return _run(emulator, state, args, address)
 

@@ -140,7 +140,14 @@ class Pipeline:
         if ns in ("", "root"):
             return path
         if self.state.namespace_mode == "prefix":
-            return ns + "/" + path
+            # A mount named "<ns>/<path>" answers for the namespace; paths
+            # with no such mount (sys/, auth/token/, ...) resolve in the
+            # root namespace, so a client may send the header everywhere.
+            candidate = ns + "/" + path
+            mount = self.state.find_mount(candidate)
+            if mount is not None and mount.path.startswith(ns + "/"):
+                return candidate
+            return path
         raise VaultError(403, ["namespaces feature not enabled"])
 
     def _wrap_ttl(self, headers):
