@@ -140,7 +140,7 @@ class Emulator:
     def __exit__(self, *exc):
         self.stop()
 
-    # --- HTTP -----------------------------------------------------------------
+    # --- HTTP ----------------------------------------------------------------
 
     def connection(self, timeout=10):
         return http.client.HTTPConnection(self.host, self.port,

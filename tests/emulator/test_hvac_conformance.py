@@ -139,7 +139,8 @@ class TokenTests(HvacTestCase):
         role = root.auth.token.read_role("hvac-role")["data"]
         self.assertEqual(role["allowed_policies"], ["app-read", "db-read"])
         self.assertTrue(role["orphan"])
-        self.assertIn("hvac-role", root.auth.token.list_roles()["data"]["keys"])
+        self.assertIn("hvac-role",
+                      root.auth.token.list_roles()["data"]["keys"])
         out = root.auth.token.create(role_name="hvac-role")["auth"]
         self.assertEqual(out["policies"], ["app-read", "db-read", "default"])
         self.assertTrue(out["orphan"])

@@ -96,7 +96,7 @@ class AppRoleBackend(Backend):
     def _now(self):
         return self.state.clock.now()
 
-    # --- roles -------------------------------------------------------------------
+    # --- roles ---------------------------------------------------------------
 
     def put_role(self, name, body):
         role = dict(self.roles.get(name) or default_role(name))
@@ -146,7 +146,7 @@ class AppRoleBackend(Backend):
         role["role_id"] = str(req.body["role_id"])
         return None
 
-    # --- secret IDs --------------------------------------------------------------
+    # --- secret IDs ----------------------------------------------------------
 
     def new_secret_id(self, name, secret_id=None, metadata=None, num_uses=None,
                       ttl=None, cidrs=None, token_cidrs=None):
@@ -263,7 +263,7 @@ class AppRoleBackend(Backend):
                       if e["role"] == m.group("role") and self._live(e))
         return Response(data={"keys": keys})
 
-    # --- login ---------------------------------------------------------------------
+    # --- login ---------------------------------------------------------------
 
     def login(self, req, m):
         role_id = req.body.get("role_id")

@@ -38,7 +38,7 @@ class Control:
             raise VaultError(404, [])
         return handler(query, body)
 
-    # --- clock -------------------------------------------------------------------
+    # --- clock ---------------------------------------------------------------
 
     def _clock_view(self):
         now = self.state.clock.now()
@@ -61,7 +61,7 @@ class Control:
         self.state.sweep()
         return 200, self._clock_view()
 
-    # --- faults --------------------------------------------------------------------
+    # --- faults --------------------------------------------------------------
 
     def get_faults(self, query, body):
         return 200, self.state.faults.snapshot()
@@ -74,7 +74,7 @@ class Control:
         self.state.faults.replace({})
         return 200, {}
 
-    # --- views -----------------------------------------------------------------------
+    # --- views ---------------------------------------------------------------
 
     def get_stats(self, query, body):
         self.state.sweep()

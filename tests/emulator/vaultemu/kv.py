@@ -282,7 +282,7 @@ class KVv2Backend(Backend):
             if n in secret.versions:
                 action(secret.versions[n])
 
-    # --- metadata --------------------------------------------------------------
+    # --- metadata ------------------------------------------------------------
 
     def read_metadata(self, req, m):
         secret = self.secrets.get(_path(m))
@@ -335,7 +335,7 @@ class KVv2Backend(Backend):
         return Response(data={"subkeys": _subkeys(v["data"]),
                               "metadata": meta})
 
-    # --- config and misuse -------------------------------------------------------
+    # --- config and misuse ---------------------------------------------------
 
     def read_config(self, req, m):
         c = self.config

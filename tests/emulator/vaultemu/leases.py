@@ -107,7 +107,7 @@ class LeaseTable:
         return list(self.by_id.values())
 
 
-# --- sys/leases/* endpoints ----------------------------------------------------
+# --- sys/leases/* endpoints --------------------------------------------------
 
 class LeaseEndpoints:
     """sys/leases/* (and the legacy sys/renew, sys/revoke*). Tokens also

@@ -117,7 +117,7 @@ class Pipeline:
         token = self.state.tokens.by_id.get(client_token_of(headers) or "")
         return token.accessor or None if token else None
 
-    # --- parsing -----------------------------------------------------------------
+    # --- parsing -------------------------------------------------------------
 
     def _parse(self, method, api_path, query, body_bytes, headers):
         op = operation_of(method, query)
@@ -169,7 +169,7 @@ class Pipeline:
                               "object")
         return body
 
-    # --- processing ----------------------------------------------------------------
+    # --- processing ----------------------------------------------------------
 
     def _process(self, req):
         mount = self.state.find_mount(req.path)
@@ -248,7 +248,7 @@ class Pipeline:
                 token.id in self.state.tokens.by_id:
             self.state.tokens.revoke_tree(token)
 
-    # --- replies ----------------------------------------------------------------------
+    # --- replies -------------------------------------------------------------
 
     def _reply(self, req, resp):
         if resp is None:

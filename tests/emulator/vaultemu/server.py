@@ -51,7 +51,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # Idle keep-alive connections are closed after this many seconds.
     timeout = 120
 
-    # --- connection ------------------------------------------------------------
+    # --- connection ----------------------------------------------------------
 
     def setup(self):
         emu = self.server.emulator
@@ -85,7 +85,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "%s:%d" % (host, port)
         return "unix"
 
-    # --- request -----------------------------------------------------------------
+    # --- request -------------------------------------------------------------
 
     def _read_body(self):
         """The request body; raises VaultError(413) past 32 MiB."""
@@ -150,7 +150,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return error_reply(err)
         return Reply(status, dumps(out))
 
-    # --- API requests and faults -------------------------------------------------------
+    # --- API requests and faults ---------------------------------------------
 
     def _api(self, api_path, query, body):
         """The Reply to send, or None when a fault already dealt with the
@@ -275,7 +275,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
         return None
 
-    # --- response ---------------------------------------------------------------------
+    # --- response ------------------------------------------------------------
 
     def _send(self, reply):
         spec = getattr(reply, "raw", None)

@@ -161,7 +161,7 @@ class State:
     def backend(self, mount_path):
         return self.mounts[mount_path].backend
 
-    # --- tokens ----------------------------------------------------------------
+    # --- tokens --------------------------------------------------------------
 
     def _make_root(self, token_id):
         token = Token(id=token_id, accessor=self.tokens.new_accessor(),
@@ -174,7 +174,7 @@ class State:
     def acl_for(self, token):
         return self.policies.acl_for(token.policies)
 
-    # --- start-up configuration ----------------------------------------------------
+    # --- start-up configuration ----------------------------------------------
 
     def load_config(self, cfg):
         """Applies a start-up config (see README.md); order matters only in
@@ -267,7 +267,7 @@ class State:
             if sid.get("write_to"):
                 write_secret_file(sid["write_to"], entry["secret_id"])
 
-    # --- control-API views ----------------------------------------------------------
+    # --- control-API views ---------------------------------------------------
 
     def live_tokens(self):
         self.sweep()

@@ -85,7 +85,7 @@ class SystemBackend(Backend):
         self.add(r"internal/ui/mounts/(?P<path>.+)", acl=False,
                  read=self.ui_mount)
 
-    # --- mounts ------------------------------------------------------------------
+    # --- mounts --------------------------------------------------------------
 
     def list_mounts(self, req, m):
         return Response(data={p: mt.info() for p, mt in
@@ -131,7 +131,7 @@ class SystemBackend(Backend):
         self.state.unmount(self._mount_path(m))
         return None
 
-    # --- policies ----------------------------------------------------------------
+    # --- policies ------------------------------------------------------------
 
     def list_policies(self, req, m):
         names = self.state.policies.names()
@@ -169,7 +169,7 @@ class SystemBackend(Backend):
         self.state.policies.delete(m.group("name"))
         return None
 
-    # --- capabilities --------------------------------------------------------------
+    # --- capabilities --------------------------------------------------------
 
     def _paths(self, req):
         paths = parse_str_list(req.body.get("paths") or req.body.get("path"))
@@ -201,7 +201,7 @@ class SystemBackend(Backend):
         acl = self.state.policies.acl_for(token.policies)
         return self._caps_response(acl, self._paths(req))
 
-    # --- sys/internal/ui/mounts ------------------------------------------------------
+    # --- sys/internal/ui/mounts ----------------------------------------------
 
     def ui_mounts_list(self, req, m):
         # Only mounts tuned with listing_visibility=unauth appear; none do.

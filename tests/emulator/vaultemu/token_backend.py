@@ -117,7 +117,7 @@ class TokenBackend(Backend):
     def store(self):
         return self.state.tokens
 
-    # --- create ------------------------------------------------------------
+    # --- create --------------------------------------------------------------
 
     def create(self, req, m):
         role_name = req.body.get("role_name") or ""
@@ -292,8 +292,8 @@ class TokenBackend(Backend):
         for name in final:
             if _in_list_or_glob(name, role["disallowed_policies"],
                                 role["disallowed_policies_glob"]):
-                raise bad_request('token policy "%s" is disallowed by this role'
-                                  % name)
+                raise bad_request(
+                    'token policy "%s" is disallowed by this role' % name)
         return final
 
     def _check_special_policies(self, policies, parent):
@@ -323,11 +323,11 @@ class TokenBackend(Backend):
     def _period(self, p, role, is_sudo, warnings):
         role_period = role["token_period"] if role else 0
         if role_period:
-            if p["period"] and p["period"] < role_period:
-                warnings.append("period of %d is less than the role's "
-                                "period of %d; using the smaller value"
-                                % (p["period"], role_period))
-                return p["period"]
+            if p["period"]:
+                warnings.append("period specified both during creation call "
+                                "and in role; using the lesser value of the "
+                                "two")
+                return min(p["period"], role_period)
             return role_period
         if p["period"] and not is_sudo:
             raise bad_request("root or sudo privileges required to create "
@@ -512,7 +512,7 @@ class TokenBackend(Backend):
             raise bad_request("batch tokens cannot be revoked")
         self.store.revoke_tree(token)
 
-    # --- accessors, tidy -------------------------------------------------------
+    # --- accessors, tidy -----------------------------------------------------
 
     def list_accessors(self, req, m):
         now = self._now()

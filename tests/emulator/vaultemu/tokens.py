@@ -33,7 +33,8 @@ class Token:
         self.orphan = kw.get("orphan", self.parent_id is None)
         self.entity_id = ""
         self.last_renewal_time = None
-        self.expire_time = (self.creation_time + self.ttl) if self.ttl else None
+        self.expire_time = (self.creation_time + self.ttl) if self.ttl \
+            else None
         # Set when the last allowed use is spent; revoked after the request.
         self.exhausted = False
         # Lease-id suffix under the creation path (sys/leases/* views).

@@ -66,7 +66,7 @@ class Wrapper:
         self.state.tokens.revoke_tree(token)
         return token
 
-    # --- endpoints -------------------------------------------------------------
+    # --- endpoints -----------------------------------------------------------
 
     def wrap_endpoint(self, req, m):
         if not req.wrap_ttl:
