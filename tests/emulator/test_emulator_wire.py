@@ -860,6 +860,22 @@ class ProcessTests(unittest.TestCase):
         self.assertEqual(code, 0)
         self.assertLess(time.monotonic() - t0, 5)
 
+    def test_example_config_and_root_token_file(self):
+        root_file = os.path.join(self.dir, "root")
+        with open(root_file, "w") as f:
+            f.write("root-from-file\n")
+        with open(os.path.join(os.path.dirname(EMULATOR),
+                               "example-config.json")) as f:
+            cfg = json.load(f)
+        with Emulator(config=cfg, extra_args=["--root-token-file",
+                                              root_file]) as emu:
+            self.assertEqual(emu.root_token, "root-from-file")
+            out = emu.api("GET", "secret/data/app/db", "root-from-file")[2]
+            self.assertEqual(out["data"]["data"],
+                             {"password": "demo-db-password"})
+            tokens = emu.control("GET", "tokens")["tokens"]
+            self.assertIn({"role": "plugin"}, [t["meta"] for t in tokens])
+
     def test_namespace_prefix_mode(self):
         cfg = {"namespaces": "prefix",
                "mounts": {"ns1/secret/": {"type": "kv",

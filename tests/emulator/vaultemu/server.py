@@ -170,7 +170,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if early is not None:
             return early
         raw = faults.take("raw", api_path)
-        error = faults.take("error", api_path)
+        # Only one of the two answers; the other keeps its count.
+        error = None if raw else faults.take("error", api_path)
         if raw and not raw["after_effect"]:
             return self._faulted(api_path, query, self._raw_reply(raw))
         if error and not error["after_effect"]:
