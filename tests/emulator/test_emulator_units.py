@@ -11,6 +11,7 @@ from vaultemu import acl
 from vaultemu.common import (VaultError, multierror, parse_duration,
                              rfc3339)
 from vaultemu.kv import go_duration
+from vaultemu.tokens import Token
 
 
 class DurationTests(unittest.TestCase):
@@ -41,6 +42,19 @@ class DurationTests(unittest.TestCase):
                          "2 errors occurred:\n\t* a\n\t* b\n\n")
         self.assertEqual(rfc3339(0), "1970-01-01T00:00:00Z")
         self.assertEqual(rfc3339(1.5), "1970-01-01T00:00:01.5Z")
+
+
+class TokenModelTests(unittest.TestCase):
+    def test_renewal_limits(self):
+        periodic = Token(id="a", creation_time=0, ttl=60, period=60)
+        self.assertIsNone(periodic.max_expire())
+        capped = Token(id="b", creation_time=0, ttl=60, period=60,
+                       explicit_max_ttl=600)
+        self.assertEqual(capped.max_expire(), 600)
+        approle = Token(id="c", creation_time=0, ttl=60, max_ttl=240)
+        self.assertEqual(approle.max_expire(), 240)
+        plain = Token(id="d", creation_time=0, ttl=60)
+        self.assertEqual(plain.max_expire(), 768 * 3600)
 
 
 def make_acl(*policies):

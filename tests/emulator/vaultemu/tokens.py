@@ -57,7 +57,10 @@ class Token:
         return max(0, int(round(self.expire_time - now)))
 
     def max_expire(self):
-        """The latest time renewals may reach."""
+        """The latest time renewals may reach. Periodic tokens renew for
+        ever unless they have an explicit max."""
+        if self.period and not self.explicit_max_ttl:
+            return None
         limit = self.explicit_max_ttl or self.max_ttl
         return self.creation_time + limit if limit else None
 
