@@ -587,6 +587,35 @@ class LifecycleTests(WireTestCase):
                                delta=2)
         self.assertTrue(renewed["warnings"])
 
+    def test_real_time_expiry(self):
+        t = self.token(policies=["a"], ttl=1)
+        time.sleep(1.2)
+        status, _, out = self.api("GET", "auth/token/lookup-self",
+                                  t["client_token"])
+        self.assertEqual(status, 403)
+
+    def test_approle_token_max_ttl(self):
+        sid = self.ok("POST", "auth/approle/role/vsp-plugin/secret-id")[
+            "data"]["secret_id"]
+        login = self.api("POST", "auth/approle/login", None, {
+            "role_id": "fixed-role-id", "secret_id": sid})[2]["auth"]
+        tok = login["client_token"]
+        for _ in range(3):
+            self.emu.advance(3000)
+            out = self.ok("POST", "auth/token/renew-self", tok)
+            self.assertEqual(out["auth"]["lease_duration"], 3600)
+        self.emu.advance(3000)      # 12000 s of the 14400 s max
+        out = self.ok("POST", "auth/token/renew-self", tok)
+        self.assertAlmostEqual(out["auth"]["lease_duration"], 2400, delta=2)
+        self.assertTrue(out["warnings"])
+        self.emu.advance(2401)
+        self.assertEqual(self.api("GET", "auth/token/lookup-self", tok)[0],
+                         403)
+        # The same secret ID logs in again (no use limit).
+        status, _, _ = self.api("POST", "auth/approle/login", None, {
+            "role_id": "fixed-role-id", "secret_id": sid})
+        self.assertEqual(status, 200)
+
     def test_periodic_role_token(self):
         t = self.token(path="auth/token/create/periodic", policies=["a"])
         self.assertEqual(t["lease_duration"], 3600)
