@@ -22,19 +22,45 @@ def _ttl_field(body, key, default=0):
     return value
 
 
-class DatabaseBackend(Backend):
-    type = "database"
+class _RoleBackend(Backend):
+    """A backend with `roles/<name>` CRUD; subclasses define _role(cfg,
+    old) to validate and merge a role body."""
 
-    def __init__(self, state, roles=None):
+    def __init__(self, state, roles):
         super().__init__(state)
-        self.roles = {}
-        self.users = {}     # username -> lease id: the "database" accounts
-        for name, cfg in (roles or {}).items():
-            self.roles[name] = self._role(cfg)
-        self.add(r"creds/(?P<role>[^/]+)", read=self.creds)
+        self.roles = {name: self._role(cfg) for name, cfg in
+                      (roles or {}).items()}
+
+    def add_role_routes(self):
         self.add(r"roles/?", list=self.list_roles)
         self.add(r"roles/(?P<name>[^/]+)", read=self.read_role,
                  update=self.write_role, delete=self.delete_role)
+
+    def list_roles(self, req, m):
+        return Response(data={"keys": sorted(self.roles)})
+
+    def read_role(self, req, m):
+        role = self.roles.get(m.group("name"))
+        return None if role is None else Response(data=dict(role))
+
+    def write_role(self, req, m):
+        name = m.group("name")
+        self.roles[name] = self._role(req.body, self.roles.get(name))
+        return None
+
+    def delete_role(self, req, m):
+        self.roles.pop(m.group("name"), None)
+        return None
+
+
+class DatabaseBackend(_RoleBackend):
+    type = "database"
+
+    def __init__(self, state, roles=None):
+        super().__init__(state, roles)
+        self.users = {}     # username -> lease id: the "database" accounts
+        self.add(r"creds/(?P<role>[^/]+)", read=self.creds)
+        self.add_role_routes()
 
     def _role(self, cfg, old=None):
         role = dict(old or {"default_ttl": 0, "max_ttl": 0,
@@ -72,22 +98,6 @@ class DatabaseBackend(Backend):
     def _drop_user(self, lease):
         self.users.pop(getattr(lease, "username", ""), None)
 
-    def list_roles(self, req, m):
-        return Response(data={"keys": sorted(self.roles)})
-
-    def read_role(self, req, m):
-        role = self.roles.get(m.group("name"))
-        return None if role is None else Response(data=dict(role))
-
-    def write_role(self, req, m):
-        name = m.group("name")
-        self.roles[name] = self._role(req.body, self.roles.get(name))
-        return None
-
-    def delete_role(self, req, m):
-        self.roles.pop(m.group("name"), None)
-        return None
-
 
 def _fake_pem(label, lines):
     text = "VSP EMULATOR FAKE %s - NOT A REAL X.509 OBJECT\n" % label
@@ -97,23 +107,18 @@ def _fake_pem(label, lines):
     return "-----BEGIN %s-----\n%s\n-----END %s-----" % (label, body, label)
 
 
-class PKIBackend(Backend):
+class PKIBackend(_RoleBackend):
     type = "pki"
 
     def __init__(self, state, roles=None):
-        super().__init__(state)
-        self.roles = {}
+        super().__init__(state, roles)
         self.certs = {}     # serial -> {"certificate", "revoked": time}
-        for name, cfg in (roles or {}).items():
-            self.roles[name] = self._role(cfg)
         self.ca_pem = _fake_pem("CERTIFICATE", ["CN=vsp emulator root CA"])
         self.add(r"issue/(?P<role>[^/]+)", update=self.issue)
         self.add(r"revoke", update=self.revoke)
         self.add(r"cert/ca", read=self.read_ca)
         self.add(r"cert/(?P<serial>[^/]+)", read=self.read_cert)
-        self.add(r"roles/?", list=self.list_roles)
-        self.add(r"roles/(?P<name>[^/]+)", read=self.read_role,
-                 update=self.write_role, delete=self.delete_role)
+        self.add_role_routes()
 
     def _role(self, cfg, old=None):
         role = dict(old or {"allowed_domains": [], "allow_subdomains": False,
@@ -215,19 +220,3 @@ class PKIBackend(Backend):
         revoked = cert["revoked"]
         return Response(data={"certificate": cert["certificate"],
                               "revocation_time": int(revoked or 0)})
-
-    def list_roles(self, req, m):
-        return Response(data={"keys": sorted(self.roles)})
-
-    def read_role(self, req, m):
-        role = self.roles.get(m.group("name"))
-        return None if role is None else Response(data=dict(role))
-
-    def write_role(self, req, m):
-        name = m.group("name")
-        self.roles[name] = self._role(req.body, self.roles.get(name))
-        return None
-
-    def delete_role(self, req, m):
-        self.roles.pop(m.group("name"), None)
-        return None

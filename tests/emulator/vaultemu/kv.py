@@ -192,7 +192,10 @@ class KVv2Backend(Backend):
         if secret.versions:
             secret.oldest_version = min(secret.versions)
 
-    def read(self, req, m):
+    def _read_version(self, req, m, key, render):
+        """A read of one version (`?version=N`, default current) answering
+        {key: render(data), "metadata": ...}. Spec §5.2: a deleted or
+        destroyed version is a 404 with a full envelope, key null."""
         secret = self.secrets.get(_path(m))
         if secret is None:
             return None
@@ -203,11 +206,11 @@ class KVv2Backend(Backend):
         meta = secret.version_meta(n)
         v = secret.versions[n]
         if v["destroyed"] or secret.is_deleted(n, self._now()):
-            # Spec §5.2: a full envelope with data.data null, status 404.
-            return Response(status=404, data={"data": None,
-                                              "metadata": meta})
-        return Response(data={"data": copy.deepcopy(v["data"]),
-                              "metadata": meta})
+            return Response(status=404, data={key: None, "metadata": meta})
+        return Response(data={key: render(v["data"]), "metadata": meta})
+
+    def read(self, req, m):
+        return self._read_version(req, m, "data", copy.deepcopy)
 
     def write(self, req, m):
         data = req.body.get("data")
@@ -320,20 +323,7 @@ class KVv2Backend(Backend):
                                                  _path(m))})
 
     def subkeys(self, req, m):
-        secret = self.secrets.get(_path(m))
-        if secret is None:
-            return None
-        n = parse_int(req.query.get("version"), "version", 0) or \
-            secret.current_version
-        if n not in secret.versions:
-            return None
-        meta = secret.version_meta(n)
-        v = secret.versions[n]
-        if v["destroyed"] or secret.is_deleted(n, self._now()):
-            return Response(status=404, data={"subkeys": None,
-                                              "metadata": meta})
-        return Response(data={"subkeys": _subkeys(v["data"]),
-                              "metadata": meta})
+        return self._read_version(req, m, "subkeys", _subkeys)
 
     # --- config and misuse ---------------------------------------------------
 

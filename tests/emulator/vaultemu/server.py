@@ -334,10 +334,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class _ServerMixin:
+    """What the TCP and Unix servers share: quiet connection errors, and
+    closing (not shutting down) a socket a `reset` fault marked, so the
+    peer sees a TCP reset."""
 
     def handle_error(self, request, client_address):
         self.emulator.logger.log("debug", "connection error: %r"
@@ -348,26 +348,23 @@ class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
             request.close()
             return
         super().shutdown_request(request)
+
+
+class _TCPServer(_ServerMixin, socketserver.ThreadingMixIn,
+                 socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
 
 
 class _TCP6Server(_TCPServer):
     address_family = socket.AF_INET6
 
 
-class _UnixServer(socketserver.ThreadingMixIn,
+class _UnixServer(_ServerMixin, socketserver.ThreadingMixIn,
                   socketserver.UnixStreamServer):
     daemon_threads = True
     request_queue_size = 128
-
-    def handle_error(self, request, client_address):
-        self.emulator.logger.log("debug", "connection error: %r"
-                                 % (sys.exc_info()[1],))
-
-    def shutdown_request(self, request):
-        if self.emulator.take_reset(request):
-            request.close()
-            return
-        super().shutdown_request(request)
 
 
 class Emulator:
