@@ -109,11 +109,11 @@ class Pipeline:
                            operation_of(method, query)) or method.lower()
         reply.path = redact_path(req.path if req else api_path)
         reply.accessor = req.token.accessor or None \
-            if req and req.token else self._accessor_of(headers)
+            if req and req.token else self.accessor_of(headers)
         reply.wrap_ttl = req.wrap_ttl if req else None
         reply.issued = dict(req.issued) if req else {}
 
-    def _accessor_of(self, headers):
+    def accessor_of(self, headers):
         token = self.state.tokens.by_id.get(client_token_of(headers) or "")
         return token.accessor or None if token else None
 

@@ -180,6 +180,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                  self.headers, self._remote(),
                                  self.connection_no)
         if reset:
+            reply.status = 0    # the audit's mark for "connection reset"
             self._record(reply)
             return self._reset(api_path, query, recorded=True)
         if raw:
@@ -230,7 +231,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         reply.operation = operation_of(self.command, query) or \
             self.command.lower()
         reply.path = redact_path(api_path)
-        reply.accessor = self.server.emulator.pipeline._accessor_of(
+        reply.accessor = self.server.emulator.pipeline.accessor_of(
             self.headers)
         self._record(reply)
         return reply
