@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import ssl
+import stat
 import sys
 import threading
 
@@ -89,6 +90,17 @@ def _ssl_context(args):
     return ctx
 
 
+def _remove_stale_socket(path):
+    """Removes a socket left by an earlier run; refuses other files."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise ValueError("--unix %s exists and is not a socket" % path)
+    os.unlink(path)
+
+
 def _write_ready(path, info):
     tmp = "%s.tmp.%d" % (path, os.getpid())
     with open(tmp, "w", encoding="utf-8") as f:
@@ -116,8 +128,7 @@ def main(argv=None):
             scheme = "https" if args.tls_cert else "http"
             address = "%s://%s:%d" % (scheme, host, port)
         if args.unix:
-            if os.path.exists(args.unix):
-                os.unlink(args.unix)
+            _remove_stale_socket(args.unix)
             emulator.listen_unix(args.unix)
     except (OSError, ValueError, ssl.SSLError) as e:
         sys.stderr.write("vault-emulator: error: %s\n" % e)

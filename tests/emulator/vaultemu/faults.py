@@ -117,6 +117,11 @@ class Faults:
             spec = self._active.get("standby")
             return spec["active_address"] if spec else None
 
+    def wake_waiters(self):
+        """Lets hung requests re-check whether they are still wanted."""
+        with self._cond:
+            self._cond.notify_all()
+
     def wait_for_change(self, generation, still_wanted, poll=0.2):
         """Blocks until the fault set is replaced or still_wanted() turns
         false (the client went away, or the server is stopping)."""

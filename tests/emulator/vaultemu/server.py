@@ -416,8 +416,7 @@ class Emulator:
 
     def stop(self):
         self.stopping.set()
-        with self.state.faults._cond:
-            self.state.faults._cond.notify_all()
+        self.state.faults.wake_waiters()
         for server in self.servers:
             server.shutdown()
             server.server_close()
