@@ -640,6 +640,14 @@ class LifecycleTests(WireTestCase):
         status, _, out = self.api("GET", "secret/data/app/db", tok)
         self.assertEqual(status, 403)
 
+    def test_last_use_spent_on_a_failed_request(self):
+        t = self.token(policies=["app-read"], num_uses=1)["client_token"]
+        status, _, _ = self.api("GET", "secret/data/app/none", t)
+        self.assertEqual(status, 404)
+        status, _, out = self.api("GET", "secret/data/app/db", t)
+        self.assertEqual(status, 403)
+        self.assertIn("invalid token", out["errors"][0])
+
     def test_lease_revoke_sync_and_async(self):
         a = self.ok("GET", "database/creds/readonly")["lease_id"]
         b = self.ok("GET", "database/creds/readonly")["lease_id"]

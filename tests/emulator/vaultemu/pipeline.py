@@ -183,7 +183,14 @@ class Pipeline:
             req.acl = self.state.acl_for(req.token) if req.token else None
         else:
             self._authenticate(req)
-            self._authorize(req, route, match)
+        try:
+            if not (route is not None and route.unauth):
+                self._authorize(req, route, match)
+            return self._dispatch(req, mount, route, match)
+        finally:
+            self._spend_done(req)
+
+    def _dispatch(self, req, mount, route, match):
         if route is None:
             raise VaultError(404, ["no handler for route \"%s\". route "
                                    "entry not found." % req.path]
@@ -192,17 +199,13 @@ class Pipeline:
         handler = route.handler_for(req.operation)
         if handler is None:
             raise unsupported_operation()
-        try:
-            resp = handler(req, match)
-            return self._reply(req, resp)
-        finally:
-            self._spend_done(req)
+        return self._reply(req, handler(req, match))
 
     def _authenticate(self, req):
         if not req.client_token:
             raise permission_denied()
         token = self.state.tokens.get(req.client_token)
-        if token is None:
+        if token is None or token.exhausted:
             raise invalid_token()
         req.token = token
         req.acl = self.state.acl_for(token)
