@@ -16,7 +16,7 @@ struct ListenOptions {
   // before they are set.
   mode_t mode = 0660;
   // Group given the socket file; unset keeps the process's group.
-  std::optional<std::string> group;
+  std::optional<std::string> group = std::nullopt;
 };
 
 // A listening Unix stream socket that owns its fd and its path.
