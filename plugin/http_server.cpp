@@ -20,6 +20,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <new>
 #include <string_view>
 #include <thread>
 #include <typeinfo>
@@ -33,7 +34,7 @@ namespace {
 constexpr std::string_view k_component = "http";
 // libmicrohttpd's per-connection pool (request line, headers, I/O buffers).
 constexpr std::size_t k_connection_memory = 32 * 1024;
-// After the drain timeout, how long the 503s it produced get to be sent.
+// How long the 503s given at the end of a drain get to be sent.
 constexpr std::chrono::milliseconds k_abandon_grace{1000};
 constexpr std::string_view k_internal_error = "internal error";
 constexpr std::string_view k_stopping = "plugin is stopping, try again";
@@ -63,6 +64,13 @@ struct Exchange {
   HttpResponse response;
 };
 
+// Per connection, in libmicrohttpd's socket context.
+struct ConnectionState {
+  // Accepted, no request begun yet: its first request is likely on its way,
+  // so a drain waits for it.
+  bool fresh = true;
+};
+
 HttpResponse error_response(int status, std::string_view message) {
   HttpResponse response;
   response.status = status;
@@ -72,6 +80,18 @@ HttpResponse error_response(int status, std::string_view message) {
 
 bool is_valid_status(int status) {
   return status >= 100 && status <= 599;
+}
+
+// For paths an exception must not leave (callbacks, catch blocks): a line
+// that cannot be formatted is dropped.
+template <typename... Args>
+void log_noexcept(log::Level level,
+                  fmt::format_string<Args...> format,
+                  Args&&... args) noexcept {
+  try {
+    log::emit(level, k_component, format, std::forward<Args>(args)...);
+  } catch (...) {
+  }
 }
 
 const char* termination_name(MHD_RequestTerminationCode code) {
@@ -124,7 +144,8 @@ public:
                         std::size_t* size,
                         void** context) noexcept;
   void on_completed(void** context, MHD_RequestTerminationCode code) noexcept;
-  void on_connection(MHD_ConnectionNotificationCode code) noexcept;
+  void on_connection(void** socket_context,
+                     MHD_ConnectionNotificationCode code) noexcept;
   MHD_Result on_accept() noexcept;
 
 private:
@@ -148,7 +169,9 @@ private:
   void stop_accepting();
   void adopt_backlog(int listen_fd);
   bool wait_until_idle(Deadline deadline);
-  void abandon_unanswered();
+  // From now on requests are answered 503 at once; those queued or
+  // running get it now. Returns how many.
+  std::size_t refuse_unanswered();
   void wait_for_resumes();
   void stop_workers();
 
@@ -168,9 +191,11 @@ private:
   std::condition_variable m_progress;   // exchange ended or resume done
   std::deque<std::shared_ptr<Exchange>> m_queue;
   std::unordered_map<Exchange*, std::shared_ptr<Exchange>> m_exchanges;
-  std::size_t m_resumes_pending = 0; // MHD_resume_connection calls under way
-  bool m_draining = false;           // responses close their connection
-  bool m_refusing = false;           // requests are answered 503 at once
+  std::size_t m_fresh_connections = 0; // see ConnectionState::fresh
+  std::size_t m_adopted_unstarted = 0; // see adopt_backlog()
+  std::size_t m_resumes_pending = 0;   // MHD_resume_connection calls under way
+  bool m_draining = false;             // responses close their connection
+  bool m_refusing = false;             // requests are answered 503 at once
   bool m_workers_exit = false;
 
   std::atomic<std::uint64_t> m_served{0};
@@ -205,9 +230,9 @@ void completed_callback(void* cls,
 
 void connection_callback(void* cls,
                          MHD_Connection* /*connection*/,
-                         void** /*socket_context*/,
+                         void** socket_context,
                          MHD_ConnectionNotificationCode code) noexcept {
-  static_cast<Impl*>(cls)->on_connection(code);
+  static_cast<Impl*>(cls)->on_connection(socket_context, code);
 }
 
 MHD_Result accept_callback(void* cls,
@@ -232,10 +257,7 @@ log_callback(void* /*cls*/, const char* format, va_list args) noexcept {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
     line.remove_suffix(1);
   }
-  try {
-    log::debug(k_component, "libmicrohttpd: {}", line);
-  } catch (...) {
-  }
+  log_noexcept(log::Level::debug, "libmicrohttpd: {}", line);
 }
 
 } // namespace
@@ -318,12 +340,18 @@ void Impl::stop() noexcept {
       return;
     }
     stop_accepting();
-    if (!wait_until_idle(Deadline::after(m_options.drain_timeout))) {
-      abandon_unanswered();
+    const bool drained =
+        wait_until_idle(Deadline::after(m_options.drain_timeout));
+    // Even when drained, a request may have come in on an open connection
+    // since: the daemon must not stop with a connection suspended (it
+    // aborts the process) or while a worker is in MHD_resume_connection().
+    if (const std::size_t refused = refuse_unanswered(); refused > 0) {
+      log::warn(k_component,
+                "answering 503 to requests={} drain_timeout_passed={}",
+                refused,
+                !drained);
       wait_until_idle(Deadline::after(k_abandon_grace));
     }
-    // The daemon must not stop with a connection suspended or while a
-    // worker is inside MHD_resume_connection().
     wait_for_resumes();
     MHD_stop_daemon(m_daemon);
     m_daemon = nullptr;
@@ -335,7 +363,7 @@ void Impl::stop() noexcept {
     stop_workers();
     log::info(k_component, "stopped path={} served={}", path, m_served.load());
   } catch (const std::exception& e) {
-    log::error(k_component, "stop failed: {}", e.what());
+    log_noexcept(log::Level::error, "stop failed: {}", e.what());
   }
 }
 
@@ -356,6 +384,8 @@ void Impl::stop_accepting() {
   adopt_backlog(fd);
 }
 
+// libmicrohttpd 0.9.75 starts a connection given to MHD_add_connection()
+// later, on its own thread; until then the drain must count it as busy.
 void Impl::adopt_backlog(int listen_fd) {
   for (;;) {
     sockaddr_storage addr{};
@@ -370,22 +400,34 @@ void Impl::adopt_backlog(int listen_fd) {
       }
       return; // EAGAIN: the backlog is empty
     }
+    {
+      std::lock_guard lock(m_mutex);
+      ++m_adopted_unstarted;
+    }
     // libmicrohttpd owns (and on failure closes) the fd from here.
     if (MHD_add_connection(
-            m_daemon, fd, reinterpret_cast<const sockaddr*>(&addr), length) !=
+            m_daemon, fd, reinterpret_cast<const sockaddr*>(&addr), length) ==
         MHD_YES) {
-      log::warn(k_component, "dropped a queued connection while stopping");
+      log::debug(k_component, "took over a queued connection while stopping");
+      continue;
     }
+    {
+      std::lock_guard lock(m_mutex);
+      --m_adopted_unstarted;
+    }
+    log::warn(k_component, "dropped a queued connection while stopping");
   }
 }
 
 bool Impl::wait_until_idle(Deadline deadline) {
   std::unique_lock lock(m_mutex);
-  return m_progress.wait_until(
-      lock, deadline.at(), [this] { return m_exchanges.empty(); });
+  return m_progress.wait_until(lock, deadline.at(), [this] {
+    return m_exchanges.empty() && m_fresh_connections == 0 &&
+           m_adopted_unstarted == 0;
+  });
 }
 
-void Impl::abandon_unanswered() {
+std::size_t Impl::refuse_unanswered() {
   std::vector<MHD_Connection*> suspended;
   {
     std::lock_guard lock(m_mutex);
@@ -399,13 +441,11 @@ void Impl::abandon_unanswered() {
       }
     }
   }
-  log::warn(k_component,
-            "drain timeout passed; answering 503 to requests={}",
-            suspended.size());
   // Only we can resume these now: their workers see they lost the answer.
   for (MHD_Connection* connection : suspended) {
     MHD_resume_connection(connection);
   }
+  return suspended.size();
 }
 
 void Impl::wait_for_resumes() {
@@ -459,11 +499,11 @@ MHD_Result Impl::on_request(MHD_Connection* connection,
     }
     return ex.dispatched ? answer(ex) : dispatch(ex);
   } catch (const std::exception& e) {
-    log::warn(k_component,
-              "closing connection: request failed exception={}",
-              typeid(e).name());
+    log_noexcept(log::Level::warn,
+                 "closing connection: request failed exception={}",
+                 typeid(e).name());
   } catch (...) {
-    log::warn(k_component, "closing connection: request failed");
+    log_noexcept(log::Level::warn, "closing connection: request failed");
   }
   return MHD_NO;
 }
@@ -474,8 +514,17 @@ Impl::begin(MHD_Connection* connection, const char* method, const char* url) {
   ex->request.method = method;
   ex->request.path = url;
   Exchange* raw = ex.get();
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  auto* state = info != nullptr
+                    ? static_cast<ConnectionState*>(info->socket_context)
+                    : nullptr;
   std::lock_guard lock(m_mutex);
   m_exchanges.emplace(raw, std::move(ex));
+  if (state != nullptr && state->fresh) {
+    state->fresh = false;
+    --m_fresh_connections;
+  }
   return raw;
 }
 
@@ -520,7 +569,7 @@ bool Impl::enqueue(Exchange& ex) noexcept {
     m_queue.push_back(m_exchanges.at(&ex));
     ex.phase = Phase::queued;
   } catch (...) {
-    log::error(k_component, "cannot queue a request");
+    log_noexcept(log::Level::error, "cannot queue a request");
     return false;
   }
   m_work_ready.notify_one();
@@ -604,24 +653,41 @@ void Impl::on_completed(void** context,
   }
 }
 
-void Impl::on_connection(MHD_ConnectionNotificationCode code) noexcept {
+void Impl::on_connection(void** socket_context,
+                         MHD_ConnectionNotificationCode code) noexcept {
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
     ++m_connections;
-  } else {
-    --m_connections;
+    auto* state = new (std::nothrow) ConnectionState;
+    *socket_context = state;
+    std::lock_guard lock(m_mutex);
+    if (state != nullptr) {
+      ++m_fresh_connections;
+    }
+    if (m_adopted_unstarted > 0) {
+      --m_adopted_unstarted;
+    }
+    return;
   }
+  --m_connections;
+  auto* state = static_cast<ConnectionState*>(*socket_context);
+  *socket_context = nullptr;
+  if (state != nullptr && state->fresh) {
+    {
+      std::lock_guard lock(m_mutex);
+      --m_fresh_connections;
+    }
+    m_progress.notify_all();
+  }
+  delete state;
 }
 
 MHD_Result Impl::on_accept() noexcept {
   if (m_connections.load() < m_options.max_connections) {
     return MHD_YES;
   }
-  try {
-    log::warn(k_component,
-              "refusing connection: limit reached max_connections={}",
-              m_options.max_connections);
-  } catch (...) {
-  }
+  log_noexcept(log::Level::warn,
+               "refusing connection: limit reached max_connections={}",
+               m_options.max_connections);
   return MHD_NO;
 }
 
@@ -635,7 +701,7 @@ void Impl::work() noexcept {
       finish(*ex, std::move(response));
     }
   } catch (const std::exception& e) {
-    log::error(k_component, "worker stopped: {}", e.what());
+    log_noexcept(log::Level::error, "worker stopped: {}", e.what());
   }
 }
 

@@ -65,10 +65,11 @@ public:
   static Result<std::unique_ptr<HttpServer>>
   start(UnixListener listener, Handler handler, ServerOptions options);
 
-  // Refuses new connections at once, lets requests already received finish
-  // (up to drain_timeout; later ones get 503), stops the daemon, removes
-  // the socket file, then waits for handlers still running to return.
-  // Idempotent; must not be called from a handler.
+  // Refuses new connections at once (ECONNREFUSED), lets requests already
+  // received, or on connections already accepted, finish (up to
+  // drain_timeout; those still unanswered then get a 503), stops the
+  // daemon, removes the socket file, then waits for handlers still running
+  // to return. Idempotent; must not be called from a handler.
   void stop();
 
   ServerStats stats() const;

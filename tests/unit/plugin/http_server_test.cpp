@@ -500,6 +500,20 @@ TEST_CASE("HttpServer::stop drains requests and removes the socket",
     gate.open(); // stop() waits for the handler before it returns
     REQUIRE(stopping.wait_for(10s) == std::future_status::ready);
   }
+  SECTION("a connection accepted before stop gets its request answered") {
+    auto server = serve(
+        path, [](const HttpRequest&) { return json("{}"); }, options);
+    auto client = connect(path);
+    REQUIRE(eventually([&] { return server->stats().connections_open == 1; }));
+
+    auto stopping = std::async(std::launch::async, [&] { server->stop(); });
+    REQUIRE(eventually(
+        [&] { return UnixHttpClient::connect_errno(path) == ECONNREFUSED; }));
+    auto response = client.round_trip(docker_request("/late", "{}\n"));
+    REQUIRE(response.ok());
+    CHECK(response->status == 200);
+    REQUIRE(stopping.wait_for(10s) == std::future_status::ready);
+  }
   SECTION("idle keep-alive connections do not hold stop up") {
     auto server = serve(
         path, [](const HttpRequest&) { return json("{}"); }, options);
@@ -543,4 +557,39 @@ TEST_CASE("HttpServer::start refuses bad arguments", "[plugin]") {
     CHECK(server.error().kind == ErrorKind::invalid_input);
   }
   CHECK_FALSE(exists(dir.file("vsp.sock")));
+}
+
+TEST_CASE("HttpServer::stop under a stream of new connections", "[plugin]") {
+  // Every connection that gets in must get an answer, and the daemon must
+  // never be stopped with a connection suspended (libmicrohttpd aborts).
+  TempDir dir;
+  const std::string path = dir.file("vsp.sock");
+  for (int round = 0; round < 10; ++round) {
+    auto server = serve(path, [](const HttpRequest&) { return json("{}"); });
+    std::atomic<bool> running{true};
+    std::atomic<int> answered{0};
+    std::atomic<int> unanswered{0};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) {
+      clients.emplace_back([&] {
+        while (running) {
+          auto client = UnixHttpClient::connect(path);
+          if (!client.ok()) {
+            continue; // refused: the server is stopping
+          }
+          auto response = client->round_trip(docker_request("/x", "{}\n"));
+          ++(response.ok() ? answered : unanswered);
+        }
+      });
+    }
+    std::this_thread::sleep_for(20ms);
+    server->stop();
+    running = false;
+    for (auto& client : clients) {
+      client.join();
+    }
+    INFO("round " << round);
+    CHECK(answered.load() > 0);
+    CHECK(unanswered.load() == 0);
+  }
 }
