@@ -46,14 +46,17 @@ enum class Phase {
   queued,    // connection suspended, waiting for a worker
   running,   // a worker runs the handler
   ready,     // response set, connection resumed (or being resumed)
+  refused,   // to be answered 503 (stopping), connection resumed
   answered,  // response handed to libmicrohttpd
 };
 
 enum class Reuse { keep_alive, close };
 
-// One request and its response. Shared by the daemon thread (through the
+// One request and its response, shared by the daemon thread (through the
 // request's context pointer) and the worker running it, because stop() may
-// answer a request whose handler is still running.
+// answer a request whose handler is still running. `request` is written by
+// the daemon thread before the exchange is queued and read by its worker
+// after; `phase` and `response` are guarded by the server's mutex.
 struct Exchange {
   explicit Exchange(MHD_Connection* c) : connection(c) {}
 
@@ -384,8 +387,10 @@ void Impl::stop_accepting() {
   adopt_backlog(fd);
 }
 
-// libmicrohttpd 0.9.75 starts a connection given to MHD_add_connection()
-// later, on its own thread; until then the drain must count it as busy.
+// Hands the connections waiting in the listen backlog to the daemon, so
+// they are served rather than reset. libmicrohttpd 0.9.75 starts a
+// connection given to MHD_add_connection() later, on its own thread: until
+// then the drain counts it as busy.
 void Impl::adopt_backlog(int listen_fd) {
   for (;;) {
     sockaddr_storage addr{};
@@ -431,12 +436,12 @@ std::size_t Impl::refuse_unanswered() {
   std::vector<MHD_Connection*> suspended;
   {
     std::lock_guard lock(m_mutex);
+    suspended.reserve(m_exchanges.size()); // the last step that may throw
     m_refusing = true;
     m_queue.clear();
     for (auto& [raw, ex] : m_exchanges) {
       if (ex->phase == Phase::queued || ex->phase == Phase::running) {
-        ex->response = error_response(503, k_stopping);
-        ex->phase = Phase::ready;
+        ex->phase = Phase::refused;
         suspended.push_back(ex->connection);
       }
     }
@@ -543,53 +548,50 @@ void Impl::append_body(Exchange& ex, const char* data, std::size_t size) {
 
 MHD_Result Impl::dispatch(Exchange& ex) {
   ex.dispatched = true;
-  // Made before suspending: nothing after the suspension may throw, and
-  // resuming a connection that is not suspended is undefined behaviour, so
-  // no worker may see the exchange before it is suspended.
-  HttpResponse refusal = error_response(503, k_stopping);
+  // No worker may see the exchange before its connection is suspended:
+  // resuming a connection that is not suspended is undefined behaviour.
   MHD_suspend_connection(ex.connection);
-  if (enqueue(ex)) {
-    return MHD_YES;
+  if (!enqueue(ex)) {
+    MHD_resume_connection(ex.connection); // to be answered 503 at once
   }
-  {
-    std::lock_guard lock(m_mutex);
-    ex.response = std::move(refusal);
-    ex.phase = Phase::ready;
-  }
-  MHD_resume_connection(ex.connection);
   return MHD_YES;
 }
 
 bool Impl::enqueue(Exchange& ex) noexcept {
-  try {
-    std::lock_guard lock(m_mutex);
-    if (m_refusing) {
-      return false;
+  std::lock_guard lock(m_mutex);
+  if (!m_refusing) {
+    try {
+      m_queue.push_back(m_exchanges.at(&ex));
+      ex.phase = Phase::queued;
+      m_work_ready.notify_one();
+      return true;
+    } catch (...) {
+      log_noexcept(log::Level::error, "cannot queue a request; refusing it");
     }
-    m_queue.push_back(m_exchanges.at(&ex));
-    ex.phase = Phase::queued;
-  } catch (...) {
-    log_noexcept(log::Level::error, "cannot queue a request");
-    return false;
   }
-  m_work_ready.notify_one();
-  return true;
+  ex.phase = Phase::refused;
+  return false;
 }
 
 MHD_Result Impl::answer(Exchange& ex) {
   HttpResponse response;
+  Phase phase;
   Reuse reuse = Reuse::keep_alive;
   {
     std::lock_guard lock(m_mutex);
-    if (ex.phase != Phase::ready) {
-      log::error(k_component, "request resumed without a response");
-      return MHD_NO;
+    phase = std::exchange(ex.phase, Phase::answered);
+    if (phase == Phase::ready) {
+      response = std::move(ex.response);
     }
-    response = std::move(ex.response);
-    ex.phase = Phase::answered;
     if (m_draining) {
       reuse = Reuse::close;
     }
+  }
+  if (phase == Phase::refused) {
+    response = error_response(503, k_stopping);
+  } else if (phase != Phase::ready) {
+    log::error(k_component, "request resumed without a response");
+    return MHD_NO;
   }
   return send(ex.connection, response, reuse);
 }
