@@ -33,7 +33,7 @@ namespace {
 
 constexpr std::string_view k_component = "http";
 // libmicrohttpd's per-connection pool (request line, headers, I/O buffers).
-constexpr std::size_t k_connection_memory = 32 * 1024;
+constexpr std::size_t k_connection_memory = std::size_t{32} * 1024;
 // How long the 503s given at the end of a drain get to be sent.
 constexpr std::chrono::milliseconds k_abandon_grace{1000};
 constexpr std::string_view k_internal_error = "internal error";
@@ -777,8 +777,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(UnixListener listener,
     return Error(ErrorKind::invalid_input,
                  "workers and max_connections must be at least 1");
   }
-  auto impl = std::make_unique<Impl>(
-      std::move(listener), std::move(handler), std::move(options));
+  auto impl =
+      std::make_unique<Impl>(std::move(listener), std::move(handler), options);
   try {
     impl->start_workers();
   } catch (const std::system_error& e) {

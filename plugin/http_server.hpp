@@ -50,7 +50,7 @@ struct ServerOptions {
 // Counters for metrics; each is read atomically, not all at one instant.
 struct ServerStats {
   std::uint64_t requests_served = 0; // responses sent in full
-  std::size_t in_flight = 0;         // requests received, not yet answered
+  std::size_t in_flight = 0; // requests begun (headers in), not yet answered
   std::size_t connections_open = 0;
 };
 

@@ -32,7 +32,7 @@ using Clock = std::chrono::steady_clock;
 // Remembers every request its handler saw and answers `reply`.
 class Recorder {
 public:
-  Handler handler(HttpResponse reply = {}) {
+  Handler handler(const HttpResponse& reply = {}) {
     return [this, reply](const HttpRequest& request) {
       std::lock_guard lock(m_mutex);
       m_seen.push_back(request);
@@ -93,8 +93,8 @@ std::unique_ptr<HttpServer>
 serve(const std::string& path, Handler handler, ServerOptions options = {}) {
   auto listener = UnixListener::bind({.path = path});
   REQUIRE(listener.ok());
-  auto server = HttpServer::start(
-      std::move(*listener), std::move(handler), std::move(options));
+  auto server =
+      HttpServer::start(std::move(*listener), std::move(handler), options);
   REQUIRE(server.ok());
   return std::move(*server);
 }
@@ -245,11 +245,13 @@ TEST_CASE("HttpServer runs slow handlers on its worker pool", "[plugin]") {
       options);
 
   std::vector<UnixHttpClient> clients;
+  clients.reserve(k_clients);
   for (int i = 0; i < k_clients; ++i) {
     clients.push_back(connect(path));
   }
   const auto started = Clock::now();
   std::vector<std::future<int>> statuses;
+  statuses.reserve(k_clients);
   for (auto& client : clients) {
     statuses.push_back(std::async(std::launch::async, [&client] {
       auto response = client.round_trip(docker_request("/Slow", "{}\n"), 30s);
@@ -573,6 +575,7 @@ TEST_CASE("HttpServer::stop under a stream of new connections", "[plugin]") {
     std::atomic<int> answered{0};
     std::atomic<int> unanswered{0};
     std::vector<std::thread> clients;
+    clients.reserve(4);
     for (int i = 0; i < 4; ++i) {
       clients.emplace_back([&] {
         while (running) {
