@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# Self-test of the Swarm sandbox (lib/sandbox.sh): a real dockerd 20.10 in
+# swarm mode calls a stub secretprovider plugin; then the run is torn down
+# and nothing of it may be left on the host.
+#
+#   1. legacy stub plugins, one found by socket, one by .spec file
+#   2. a driver secret read by both replicas of a service
+#   3. a secret whose fetch fails: the task fails, the stub's Err text is in
+#      dockerd's debug log
+#   4. isolation while running: own network and mount namespace, own
+#      containerd, the run's cgroup, swarm on 127.0.0.1 only
+#   5. after sandbox_stop: no process, mount, cgroup or file of the run, and
+#      the host's links and addresses unchanged
+#
+# Exit 0 on success, 77 when the machine cannot run it, 1 with a message
+# otherwise. Knobs: SANDBOX_KEEP=1 keeps $T; SELFTEST_RESTART=0 skips the
+# dockerd restart step.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib/sandbox.sh
+. "$here/lib/sandbox.sh"
+
+PYTHON=${SANDBOX_PYTHON:-/usr/bin/python3}
+SELFTEST_RESTART=${SELFTEST_RESTART:-1}
+
+fail() {
+  printf 'sandbox_selftest: FAIL: %s\n' "$*" >&2
+  exit 1
+}
+
+step() { printf 'sandbox_selftest: %s\n' "$*" >&2; }
+
+# ---- host state ------------------------------------------------------------------
+
+host_net() { ip -o link show; ip -o addr show; }
+
+net_ns_of() { stat -L -c %i "/proc/$1/ns/net"; }
+
+# Prints the PIDs of all processes in the network namespace with inode NS.
+pids_in_net_ns() {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(stat -L -c %i "$p/ns/net" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+  done
+  return 0
+}
+
+# ---- the stub plugins --------------------------------------------------------
+
+# Starts the stub as legacy plugin NAME on SOCKET; adds its PID to RUN_PIDS.
+# (Not in $(...): the cleanup must be registered in this shell.)
+start_stub() {
+  local name=$1 sock=$2 pid
+  sandbox_register_legacy_plugin "$name" "$sock"
+  "$PYTHON" "$here/lib/stub_secretprovider.py" "$sock" "$T/stub-$name.log" \
+    "$VALUE" >"$T/log/stub-$name.out" 2>&1 &
+  pid=$!
+  sandbox_on_exit stop_pid "$pid"
+  RUN_PIDS+=("$pid")
+  _sandbox_wait_until 10 test -S "$sock" || fail "stub $name did not listen"
+}
+
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || return 0
+  _sandbox_wait_until 10 _sandbox_gone "$1" || kill -KILL "$1"
+  wait "$1" 2>/dev/null || true
+}
+
+# Prints the TaskIDs of the GetSecret calls in stub log LOG for SECRET.
+requested_tasks() {
+  "$PYTHON" - "$1" "$2" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["path"] == "/SecretProvider.GetSecret" and \
+            r["body"].get("SecretName") == sys.argv[2]:
+        print(r["body"].get("TaskID", ""))
+PY
+}
+
+# ---- steps -------------------------------------------------------------------------
+
+check_isolation() {
+  local host_ns ns links listeners
+  host_ns=$(net_ns_of $$)
+  ns=$(net_ns_of "$SANDBOX_DOCKERD_PID")
+  [ "$ns" != "$host_ns" ] || fail "dockerd runs in the host's network namespace"
+  [ "$(net_ns_of "$SANDBOX_CONTAINERD_PID")" = "$ns" ] \
+    || fail "containerd and dockerd are in different network namespaces"
+  links=$(sandbox_netns_exec ip -o link show | awk -F': ' '{ print $2 }')
+  [ "$links" = lo ] || fail "sandbox namespace holds more than lo: $links"
+  listeners=$(sandbox_netns_exec ss -Hltn | awk '{ print $4 }' | sort -u)
+  for l in $listeners; do
+    case $l in 127.0.0.1:*) ;; *) fail "sandbox listens on $l" ;; esac
+  done
+  [ -z "$(_sandbox_mounts_under "$T")" ] || fail "run's mounts visible on host"
+  nsenter --target "$SANDBOX_DOCKERD_PID" --mount findmnt -rn -o TARGET \
+    | grep -q "^$T/" || fail "no mounts in the sandbox mount namespace"
+  step "isolation ok: netns $ns (lo only), listening on" $listeners
+}
+
+check_secret_service() {
+  local tasks task got cid pid
+  sandbox_secret_create_driver mysecret "$SOCK_PLUGIN" --label a=b >/dev/null
+  sandbox_service_create --name t --replicas 2 --secret mysecret \
+    "$SANDBOX_IMAGE" sleep 1000 >/dev/null
+  sandbox_wait_replicas t 2 60
+  mapfile -t tasks < <(sandbox_tasks_in_state t running)
+  [ "${#tasks[@]}" = 2 ] || fail "expected 2 running tasks, got ${tasks[*]}"
+  for task in "${tasks[@]}"; do
+    got=$(sandbox_exec_in_task "$task" cat /run/secrets/mysecret)
+    [ "$got" = "$VALUE" ] || fail "task $task read '$got', not '$VALUE'"
+    requested_tasks "$T/stub-$SOCK_PLUGIN.log" mysecret | grep -qx "$task" \
+      || fail "stub saw no GetSecret for task $task"
+    cid=$(sandbox_container_of_task "$task")
+    check_container_runtime "$cid"
+  done
+  step "secret ok: both replicas read the value"
+}
+
+# The container runs under our containerd, in the run's cgroup, in a
+# network namespace that is not the host's.
+check_container_runtime() {
+  local cid=$1 pid shim_sock
+  pid=$(sandbox_docker inspect --format '{{.State.Pid}}' "$cid")
+  grep -q ":/$SANDBOX_ID/" "/proc/$pid/cgroup" \
+    || fail "container $cid is not in cgroup /$SANDBOX_ID"
+  [ "$(net_ns_of "$pid")" != "$(net_ns_of $$)" ] \
+    || fail "container $cid is in the host's network namespace"
+  # containerd names a shim's socket sha256(<containerd address>/<ns>/<id>).
+  shim_sock=/run/containerd/s/$(printf '%s' \
+    "$T/containerd/containerd.sock/moby/$cid" | sha256sum | cut -d' ' -f1)
+  [ -S "$shim_sock" ] || fail "no shim socket of our containerd for $cid"
+  SHIM_SOCKETS+=("$shim_sock")
+}
+
+check_failing_secret() {
+  local err
+  sandbox_debug_log on
+  sandbox_secret_create_driver errsecret "$SPEC_PLUGIN" >/dev/null
+  sandbox_service_create --name e --restart-condition none \
+    --secret errsecret "$SANDBOX_IMAGE" sleep 1000 >/dev/null
+  _sandbox_wait_until 60 has_failed_task e || fail "task of e did not fail"
+  err=$(sandbox_service_tasks e | awk -F '\t' '{ print $4; exit }')
+  case $err in
+    *"secret"*"not found"*) ;;
+    *) fail "unexpected task error: $err" ;;
+  esac
+  sandbox_wait_log "failed to fetch secret" \
+    || fail "dockerd debug log lacks 'failed to fetch secret'"
+  grep -F "failed to fetch secret" "$(sandbox_dockerd_log)" \
+    | grep -qF "stub: refusing errsecret" \
+    || fail "dockerd debug log lacks the stub's Err text"
+  step "failing secret ok: task error '$err'"
+}
+
+has_failed_task() {
+  sandbox_service_tasks "$1" | awk -F '\t' '$2 == "failed" || $2 == "rejected" { f = 1 } END { exit !f }'
+}
+
+# dockerd restarts on the same data; the swarm comes back and the tasks are
+# started again, which fetches the secret again.
+check_restart() {
+  local before after
+  before=$(requested_tasks "$T/stub-$SOCK_PLUGIN.log" mysecret | wc -l)
+  sandbox_restart_dockerd
+  sandbox_wait_replicas t 2 60
+  after=$(requested_tasks "$T/stub-$SOCK_PLUGIN.log" mysecret | wc -l)
+  ((after > before)) || fail "no GetSecret after the dockerd restart"
+  step "restart ok: GetSecret calls $before -> $after"
+}
+
+# ---- what must be gone after sandbox_stop ----------------------------------
+
+check_nothing_left() {
+  local p
+  for p in "${RUN_PIDS[@]}"; do
+    ! _sandbox_alive "$p" || fail "process $p still runs after stop"
+  done
+  [ -z "$(pids_in_net_ns "$SANDBOX_NETNS")" ] \
+    || fail "processes left in the sandbox netns: $(pids_in_net_ns "$SANDBOX_NETNS")"
+  ! grep -lsF "$T" /proc/[0-9]*/cmdline >/dev/null \
+    || fail "a process still names $T"
+  ((SANDBOX_REAPED == 0)) || fail "teardown had to kill $SANDBOX_REAPED leftovers"
+  if compgen -G "/sys/fs/cgroup/*/$SANDBOX_ID" >/dev/null \
+      || [ -e "/sys/fs/cgroup/$SANDBOX_ID" ]; then
+    fail "cgroup $SANDBOX_ID left"
+  fi
+  [ -z "$(_sandbox_mounts_under "$T")" ] || fail "mounts left under $T"
+  [ "$(findmnt -rn -t nsfs -o TARGET)" = "$NSFS_BEFORE" ] \
+    || fail "nsfs mounts on the host changed"
+  [ ! -e "$T" ] || [ "$SANDBOX_KEEP" = 1 ] || fail "$T still exists"
+  check_no_host_files
+  [ "$(host_net)" = "$NET_BEFORE" ] || fail "host links or addresses changed"
+  step "teardown ok: no process, mount, cgroup or file left; host network unchanged"
+}
+
+check_no_host_files() {
+  local f d
+  for f in "$(sandbox_legacy_socket "$SOCK_PLUGIN")" \
+      "/etc/docker/plugins/$SPEC_PLUGIN.spec" "${SHIM_SOCKETS[@]}"; do
+    [ ! -e "$f" ] || fail "$f left behind"
+  done
+  if find /run/docker /run/containerd /etc/docker -name "*$SANDBOX_ID*" \
+      2>/dev/null | grep -q .; then
+    fail "marker of $SANDBOX_ID left in a fixed directory"
+  fi
+  # A directory the host did not have may only remain for another live run.
+  for d in "${ABSENT_BEFORE[@]}"; do
+    [ ! -e "$d" ] || compgen -G "$d/.vsp-sandbox.*" >/dev/null \
+      || fail "$d created by the run and left behind"
+  done
+}
+
+# ---- main ------------------------------------------------------------------------
+
+record_host_state() {
+  local d
+  NET_BEFORE=$(host_net)
+  NSFS_BEFORE=$(findmnt -rn -t nsfs -o TARGET || true)
+  ABSENT_BEFORE=()
+  for d in /run/docker /run/docker/plugins /run/containerd /run/containerd/s \
+      /etc/docker /etc/docker/plugins; do
+    [ -e "$d" ] || ABSENT_BEFORE+=("$d")
+  done
+}
+
+main() {
+  local start
+  start=$(_sandbox_now_us)
+  sandbox_require
+  [ -x "$PYTHON" ] || { echo "SKIP: no $PYTHON" >&2; exit 77; }
+  record_host_state
+  RUN_PIDS=() SHIM_SOCKETS=()
+  VALUE=selftest-$RANDOM$RANDOM
+
+  # shellcheck disable=SC2119 # a fresh directory
+  sandbox_init
+  SOCK_PLUGIN=$(sandbox_name stubsock)
+  SPEC_PLUGIN=$(sandbox_name stubspec)
+  start_stub "$SOCK_PLUGIN" "$(sandbox_legacy_socket "$SOCK_PLUGIN")"
+  start_stub "$SPEC_PLUGIN" "$T/$SPEC_PLUGIN.sock"
+  sandbox_start
+  SANDBOX_NETNS=$(net_ns_of "$SANDBOX_CONTAINERD_PID")
+
+  check_isolation
+  check_secret_service
+  check_failing_secret
+  [ "$SELFTEST_RESTART" = 0 ] || check_restart
+
+  RUN_PIDS+=("$SANDBOX_DOCKERD_PID" "$SANDBOX_CONTAINERD_PID")
+  mapfile -t -O "${#RUN_PIDS[@]}" RUN_PIDS < <(sandbox_pids)
+  sandbox_stop
+  check_nothing_left
+  step "PASS in $(sandbox_elapsed "$start") s"
+}
+
+main "$@"
