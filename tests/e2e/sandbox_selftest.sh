@@ -35,6 +35,14 @@ step() { printf 'sandbox_selftest: %s\n' "$*" >&2; }
 
 host_net() { ip -o link show; ip -o addr show; }
 
+# Host-wide settings dockerd may change: it raises the root key quota when
+# it is below 1000000 keys / 25000000 bytes; forwarding is per namespace
+# and off for our dockerd, so the host's must not move either.
+host_sysctls() {
+  grep -H . /proc/sys/kernel/keys/root_max* /proc/sys/net/ipv4/ip_forward \
+    /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null || true
+}
+
 net_ns_of() { stat -L -c %i "/proc/$1/ns/net"; }
 
 # Prints the PIDs of all processes in the network namespace with inode NS.
@@ -82,22 +90,47 @@ PY
 # ---- steps -------------------------------------------------------------------------
 
 check_isolation() {
-  local host_ns ns links listeners
+  local host_ns ns l listeners
   host_ns=$(net_ns_of $$)
   ns=$(net_ns_of "$SANDBOX_DOCKERD_PID")
   [ "$ns" != "$host_ns" ] || fail "dockerd runs in the host's network namespace"
   [ "$(net_ns_of "$SANDBOX_CONTAINERD_PID")" = "$ns" ] \
     || fail "containerd and dockerd are in different network namespaces"
-  links=$(sandbox_netns_exec ip -o link show | awk -F': ' '{ print $2 }')
-  [ "$links" = lo ] || fail "sandbox namespace holds more than lo: $links"
-  listeners=$(sandbox_netns_exec ss -Hltn | awk '{ print $4 }' | sort -u)
+  check_only_lo
+  listeners=$(sandbox_netns_exec ss -Hltun | awk '{ print $1 "/" $5 }' | sort -u)
   for l in $listeners; do
-    case $l in 127.0.0.1:*) ;; *) fail "sandbox listens on $l" ;; esac
+    case $l in
+      */127.0.0.1:*) ;;
+      udp/0.0.0.0:4789) ;;   # the kernel's VXLAN socket; only lo to reach it
+      *) fail "sandbox listens on $l" ;;
+    esac
   done
   [ -z "$(_sandbox_mounts_under "$T")" ] || fail "run's mounts visible on host"
   nsenter --target "$SANDBOX_DOCKERD_PID" --mount findmnt -rn -o TARGET \
     | grep -q "^$T/" || fail "no mounts in the sandbox mount namespace"
+  # shellcheck disable=SC2086 # one line
   step "isolation ok: netns $ns (lo only), listening on" $listeners
+}
+
+ns_links() { sandbox_netns_exec ip -o link show | awk -F'[:@]' '{ print $2 }'; }
+
+# Right after start the namespace holds only lo.
+check_only_lo() {
+  local links
+  links=$(ns_links | xargs)
+  [ "$links" = lo ] || fail "sandbox namespace holds more than lo: $links"
+}
+
+# Swarm's first task adds docker_gwbridge and a veth pair to the ingress
+# sandbox; all of them stay inside the namespace.
+check_only_docker_links() {
+  local l
+  for l in $(ns_links); do
+    case $l in
+      lo | docker_gwbridge | veth*) ;;
+      *) fail "unexpected link $l in the sandbox namespace" ;;
+    esac
+  done
 }
 
 check_secret_service() {
@@ -193,6 +226,7 @@ check_nothing_left() {
   [ ! -e "$T" ] || [ "$SANDBOX_KEEP" = 1 ] || fail "$T still exists"
   check_no_host_files
   [ "$(host_net)" = "$NET_BEFORE" ] || fail "host links or addresses changed"
+  [ "$(host_sysctls)" = "$SYSCTLS_BEFORE" ] || fail "host sysctls changed"
   step "teardown ok: no process, mount, cgroup or file left; host network unchanged"
 }
 
@@ -218,6 +252,7 @@ check_no_host_files() {
 record_host_state() {
   local d
   NET_BEFORE=$(host_net)
+  SYSCTLS_BEFORE=$(host_sysctls)
   NSFS_BEFORE=$(findmnt -rn -t nsfs -o TARGET || true)
   ABSENT_BEFORE=()
   for d in /run/docker /run/docker/plugins /run/containerd /run/containerd/s \
@@ -251,6 +286,7 @@ main() {
 
   RUN_PIDS+=("$SANDBOX_DOCKERD_PID" "$SANDBOX_CONTAINERD_PID")
   mapfile -t -O "${#RUN_PIDS[@]}" RUN_PIDS < <(sandbox_pids)
+  check_only_docker_links
   sandbox_stop
   check_nothing_left
   step "PASS in $(sandbox_elapsed "$start") s"
