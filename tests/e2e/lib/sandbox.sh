@@ -25,6 +25,7 @@ SANDBOX_DOCKER=${SANDBOX_DOCKER:-/usr/bin/docker}   # CLI 20.10 (API 1.41)
 SANDBOX_DOCKERD=${SANDBOX_DOCKERD:-/usr/sbin/dockerd}
 SANDBOX_CONTAINERD=${SANDBOX_CONTAINERD:-/usr/bin/containerd}
 SANDBOX_BUSYBOX=${SANDBOX_BUSYBOX:-/bin/busybox}    # busybox-static
+SANDBOX_TINI=${SANDBOX_TINI:-/usr/bin/tini}         # docker.io depends on it
 SANDBOX_TMPDIR=${SANDBOX_TMPDIR:-/tmp}              # parent of a fresh $T
 SANDBOX_KEEP=${SANDBOX_KEEP:-0}                     # 1: keep $T for debugging
 SANDBOX_DEBUG=${SANDBOX_DEBUG:-0}                   # 1: dockerd debug log on
@@ -42,12 +43,14 @@ SANDBOX_DIR=${SANDBOX_DIR:-}        # $T
 SANDBOX_ID=${SANDBOX_ID:-}          # run id: names, cgroup, markers
 SANDBOX_DOCKERD_PID=""
 SANDBOX_CONTAINERD_PID=""
+_SANDBOX_REAPER_PID=""              # tini -s, parent of containerd and shims
 SANDBOX_REAPED=0                    # leftovers sandbox_stop had to kill
 _SANDBOX_OWNER=""                   # $BASHPID of the shell that owns the run
 _SANDBOX_CLEANUPS=()                # shell-quoted commands, run newest first
 _SANDBOX_CG_TRACK=""                # cgroup dir holding the run's processes
 _SANDBOX_DIR_CREATED=0              # 1: sandbox_init created $T
 _SANDBOX_DOCKERD_STOP_REGISTERED=0
+_SANDBOX_SPAWNED=""                 # PID set by _sandbox_spawn
 declare -gA _SANDBOX_DIR_REFS=()    # fixed host dir -> acquisitions by us
 
 # ---- messages ----------------------------------------------------------------
@@ -97,13 +100,14 @@ sandbox_require() {
 
 # Prints why the sandbox cannot run, or nothing.
 _sandbox_missing() {
-  local tool applet
+  local tool applet applets
   if [ "$(id -u)" != 0 ]; then
     echo "needs root (namespaces, mounts, cgroups, /run/docker/plugins)"
     return
   fi
   for tool in "$SANDBOX_DOCKERD" "$SANDBOX_DOCKER" "$SANDBOX_CONTAINERD" \
-      containerd-shim-runc-v2 runc unshare nsenter ip findmnt flock timeout; do
+      "$SANDBOX_TINI" containerd-shim-runc-v2 runc unshare nsenter ip \
+      findmnt flock timeout; do
     if ! command -v "$tool" >/dev/null 2>&1; then
       echo "missing $tool (apt-get install docker.io iproute2 util-linux)"
       return
@@ -113,13 +117,16 @@ _sandbox_missing() {
     echo "missing $SANDBOX_BUSYBOX (apt-get install busybox-static)"
     return
   fi
-  # A dynamic busybox cannot run in an image without a libc.
-  if head -c 4096 "$SANDBOX_BUSYBOX" | grep -qa 'ld-linux'; then
+  # A dynamic busybox cannot run in an image without a libc. (No `a | grep
+  # -q` here or below: under the caller's pipefail, a writer killed by
+  # SIGPIPE when grep exits early turns a match into a failure.)
+  if grep -qa 'ld-linux' < <(head -c 4096 "$SANDBOX_BUSYBOX"); then
     echo "$SANDBOX_BUSYBOX is not static (apt-get install busybox-static)"
     return
   fi
+  applets=$("$SANDBOX_BUSYBOX" --list)
   for applet in "${SANDBOX_IMAGE_APPLETS[@]}"; do
-    if ! "$SANDBOX_BUSYBOX" --list | grep -qx "$applet"; then
+    if ! grep -qx "$applet" <<<"$applets"; then
       echo "$SANDBOX_BUSYBOX has no $applet applet"
       return
     fi
@@ -474,16 +481,19 @@ JSON
 
 # Runs CMD... in the background in its own session (Ctrl-C in a terminal
 # reaches our trap, not the daemon), in the run's cgroup, with output to
-# LOG. The wrapper writes its PID to PIDFILE; every later step execs, so
-# that is the daemon's PID.
+# LOG, and sets _SANDBOX_SPAWNED to its PID. The wrapper writes its PID to
+# PIDFILE and every later step execs, so that is the daemon's PID, and the
+# daemon is a child of this shell, which reaps it. (Not from $(...): the
+# daemon would be orphaned to PID 1, which may leave it a zombie.)
 _sandbox_spawn() {
   local log=$1 pidfile=$2; shift 2
+  _SANDBOX_SPAWNED=""
   rm -f "$pidfile"
   # shellcheck disable=SC2016 # expanded by the inner sh
   setsid sh -c 'cd / && echo $$ >"$1" && echo $$ >"$2" && shift 2 && exec "$@"' \
     sh "$pidfile" "$(_sandbox_cgroup_procs)" "$@" >>"$log" 2>&1 </dev/null &
   _sandbox_wait_until 5 test -s "$pidfile" || return 1
-  cat "$pidfile"
+  _SANDBOX_SPAWNED=$(<"$pidfile")
 }
 
 # Environment a daemon must not inherit: sd_notify and socket activation of
@@ -492,21 +502,35 @@ _SANDBOX_ENV_DROP=(-u NOTIFY_SOCKET -u LISTEN_FDS -u LISTEN_PIDS
                    -u LISTEN_FDNAMES -u HTTP_PROXY -u HTTPS_PROXY -u NO_PROXY
                    -u http_proxy -u https_proxy -u no_proxy)
 
+# containerd runs under `tini -s`, a child subreaper: containerd 1.6 is
+# not one, so its shims (which daemonize) would be orphaned to PID 1, and a
+# PID 1 that reaps late (or never, in some containers) leaves zombies. With
+# tini they stay descendants of the test, which also lets CTest's
+# process-tree kill on a timeout reach them.
 _sandbox_start_containerd() {
   local sock=$T/containerd/containerd.sock
   # --propagation slave: host mounts still show up inside, but the overlay,
   # shm, secrets and netns mounts of the run never reach the host and
   # vanish with the namespace even if a daemon is killed.
-  SANDBOX_CONTAINERD_PID=$(_sandbox_spawn "$T/log/containerd.log" \
-    "$T/containerd.pid" \
+  # shellcheck disable=SC2016 # expanded by the inner sh
+  _sandbox_spawn "$T/log/containerd.log" "$T/reaper.pid" \
     env "${_SANDBOX_ENV_DROP[@]}" \
     unshare --net --mount --propagation slave -- \
-    sh -c 'ip link set lo up && exec "$@"' sh \
-    "$SANDBOX_CONTAINERD" --config "$T/containerd/config.toml") || {
+    "$SANDBOX_TINI" -s -- \
+    sh -c 'ip link set lo up && echo $$ >"$1" && shift && exec "$@"' sh \
+    "$T/containerd.pid" \
+    "$SANDBOX_CONTAINERD" --config "$T/containerd/config.toml" || {
     _sandbox_error "containerd launcher did not start"
     return 1
   }
+  _SANDBOX_REAPER_PID=$_SANDBOX_SPAWNED
   sandbox_on_exit _sandbox_stop_containerd
+  if ! _sandbox_wait_daemon "$_SANDBOX_REAPER_PID" 10 test -s "$T/containerd.pid"; then
+    _sandbox_error "containerd did not start; $T/log/containerd.log:"
+    tail -n 15 "$T/log/containerd.log" >&2
+    return 1
+  fi
+  SANDBOX_CONTAINERD_PID=$(<"$T/containerd.pid")
   if ! _sandbox_wait_daemon "$SANDBOX_CONTAINERD_PID" "$SANDBOX_START_TIMEOUT" \
       test -S "$sock"; then
     _sandbox_error "containerd did not come up; $T/log/containerd.log:"
@@ -530,13 +554,14 @@ _sandbox_start_dockerd() {
   mapfile -t args < <(_sandbox_dockerd_args)
   # DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: the swarm agent uses the local
   # image instead of asking a registry first.
-  SANDBOX_DOCKERD_PID=$(_sandbox_spawn "$T/log/dockerd.log" "$T/dockerd.wrapper.pid" \
+  _sandbox_spawn "$T/log/dockerd.log" "$T/dockerd.wrapper.pid" \
     nsenter --target "$SANDBOX_CONTAINERD_PID" --net --mount -- \
     env "${_SANDBOX_ENV_DROP[@]}" DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 \
-    "$SANDBOX_DOCKERD" "${args[@]}") || {
+    "$SANDBOX_DOCKERD" "${args[@]}" || {
     _sandbox_error "dockerd launcher did not start"
     return 1
   }
+  SANDBOX_DOCKERD_PID=$_SANDBOX_SPAWNED
   # Registered once; a restart only changes the PID it stops.
   if [ "$_SANDBOX_DOCKERD_STOP_REGISTERED" = 0 ]; then
     sandbox_on_exit _sandbox_stop_dockerd
@@ -625,12 +650,24 @@ _sandbox_docker_bounded() {
     "$SANDBOX_DOCKER" "$@"
 }
 
-# containerd goes after dockerd; then whatever still runs in the run's
-# cgroup (shims of containers dockerd could not stop) is killed.
+# containerd goes after dockerd, once the shims of the removed containers
+# have exited (they need containerd to shut down cleanly); tini follows
+# containerd. Then whatever still runs in the run's cgroup is killed.
 _sandbox_stop_containerd() {
+  _sandbox_wait_until 10 _sandbox_only_daemons_left \
+    || _sandbox_warn "shims still running: $(_sandbox_others)"
   _sandbox_kill_wait "$SANDBOX_CONTAINERD_PID" containerd "$SANDBOX_STOP_TIMEOUT"
+  _sandbox_kill_wait "$_SANDBOX_REAPER_PID" tini 5
   _sandbox_reap
 }
+
+# PIDs of the run other than containerd and its tini.
+_sandbox_others() {
+  sandbox_pids | grep -vxF -e "$SANDBOX_CONTAINERD_PID" -e "$_SANDBOX_REAPER_PID" \
+    | xargs
+}
+
+_sandbox_only_daemons_left() { [ -z "$(_sandbox_others)" ]; }
 
 # Our mounts live in the private mount namespace and vanish with it; this
 # only catches one made on the host below $T (e.g. by a test), deepest
