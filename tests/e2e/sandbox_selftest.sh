@@ -56,6 +56,14 @@ pids_in_net_ns() {
   return 0
 }
 
+# Top-level cgroups of every hierarchy, except those of sandbox runs (ours
+# is checked by name; others may come and go) and of managed plugins, which
+# dockerd 20.10 puts at /<plugin id> (ours is checked by ID).
+host_cgroups() {
+  find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d \
+    ! -name 'vsps-*' ! -regex '.*/[0-9a-f]\{64\}' | sort
+}
+
 # ---- the stub plugins --------------------------------------------------------
 
 # Starts the stub as legacy plugin NAME on SOCKET; adds its PID to RUN_PIDS.
@@ -215,6 +223,67 @@ has_failed_task() {
   sandbox_service_tasks "$1" | awk -F '\t' '$2 == "failed" || $2 == "rejected" { f = 1 } END { exit !f }'
 }
 
+# The stub as a managed plugin with network "host": it shares the
+# sandbox's network namespace, and dockerd dials it at
+# /run/docker/plugins/<plugin id>/ on the host whatever --exec-root says.
+check_managed_plugin() {
+  local dir=$T/managed pid got task
+  sandbox_plugin_skeleton "$dir"
+  mkdir -p "$dir/rootfs/plugin" "$T/managed-log"
+  cp "$here/lib/stub_secretprovider.py" "$dir/rootfs/plugin/"
+  write_managed_config "$dir/config.json"
+  sandbox_docker plugin create stubm "$dir" >/dev/null
+  sandbox_docker plugin enable stubm >/dev/null
+  PLUGIN_ID=$(sandbox_docker plugin inspect --format '{{.Id}}' stubm)
+  [ -S "/run/docker/plugins/$PLUGIN_ID/stub.sock" ] \
+    || fail "no socket in /run/docker/plugins/$PLUGIN_ID"
+  pid=$(plugin_pid "$PLUGIN_ID") || fail "no process for plugin $PLUGIN_ID"
+  [ "$(net_ns_of "$pid")" = "$SANDBOX_NETNS" ] \
+    || fail "host-network plugin is not in the sandbox namespace"
+
+  sandbox_secret_create_driver msecret stubm >/dev/null
+  sandbox_service_create --name m --secret msecret "$SANDBOX_IMAGE" \
+    sleep 1000 >/dev/null
+  sandbox_wait_replicas m 1 60
+  task=$(sandbox_tasks_in_state m running)
+  got=$(sandbox_exec_in_task "$task" cat /run/secrets/msecret)
+  [ "$got" = "$VALUE-managed" ] || fail "managed: task read '$got'"
+  step "managed plugin ok: $PLUGIN_ID in the sandbox namespace"
+}
+
+write_managed_config() {
+  cat >"$1" <<JSON
+{
+  "description": "sandbox self-test stub secret provider",
+  "documentation": "https://example.invalid/vsp",
+  "entrypoint": ["/usr/bin/python3", "/plugin/stub_secretprovider.py",
+                 "/run/docker/plugins/stub.sock", "/plugin-log/requests.log",
+                 "$VALUE-managed"],
+  "interface": {"types": ["docker.secretprovider/1.0"], "socket": "stub.sock"},
+  "network": {"type": "host"},
+  "mounts": [
+    {"name": "usr", "source": "/usr", "destination": "/usr",
+     "type": "bind", "options": ["rbind", "ro"]},
+    {"name": "log", "source": "$T/managed-log", "destination": "/plugin-log",
+     "type": "bind", "options": ["rbind", "rw"]}
+  ]
+}
+JSON
+}
+
+# The PID of the process a managed plugin runs: the run's process whose
+# pids cgroup is named after the plugin.
+plugin_pid() {
+  local p
+  for p in $(sandbox_pids); do
+    if grep -q ":pids:.*/$1\$\|^0::.*/$1\$" "/proc/$p/cgroup"; then
+      echo "$p"
+      return
+    fi
+  done
+  return 1
+}
+
 # dockerd restarts on the same data. 20.10 has no live restore here: the
 # old tasks fail ("No such container") and swarm replaces them after the
 # restart delay; the replacements must get the secret too. (The stub also
@@ -258,6 +327,8 @@ check_nothing_left() {
       || [ -e "/sys/fs/cgroup/$SANDBOX_ID" ]; then
     fail "cgroup $SANDBOX_ID left"
   fi
+  [ "$(host_cgroups)" = "$CGROUPS_BEFORE" ] \
+    || fail "cgroups changed: $(diff <(echo "$CGROUPS_BEFORE") <(host_cgroups))"
   [ -z "$(_sandbox_mounts_under "$T")" ] || fail "mounts left under $T"
   [ "$(findmnt -rn -t nsfs -o TARGET)" = "$NSFS_BEFORE" ] \
     || fail "nsfs mounts on the host changed"
@@ -271,7 +342,8 @@ check_nothing_left() {
 check_no_host_files() {
   local f d left
   for f in "$(sandbox_legacy_socket "$SOCK_PLUGIN")" \
-      "/etc/docker/plugins/$SPEC_PLUGIN.spec" "${SHIM_SOCKETS[@]}"; do
+      "/etc/docker/plugins/$SPEC_PLUGIN.spec" "${SHIM_SOCKETS[@]}" \
+      "/run/docker/plugins/$PLUGIN_ID" /sys/fs/cgroup/*/"$PLUGIN_ID"; do
     [ ! -e "$f" ] || fail "$f left behind"
   done
   left=$(find /run/docker /run/containerd /etc/docker -name "*$SANDBOX_ID*" \
@@ -291,6 +363,7 @@ record_host_state() {
   local d
   NET_BEFORE=$(host_net)
   SYSCTLS_BEFORE=$(host_sysctls)
+  CGROUPS_BEFORE=$(host_cgroups)
   NSFS_BEFORE=$(findmnt -rn -t nsfs -o TARGET || true)
   ABSENT_BEFORE=()
   for d in /run/docker /run/docker/plugins /run/containerd /run/containerd/s \
@@ -321,6 +394,7 @@ main() {
   check_secret_service
   check_process_tree
   check_failing_secret
+  check_managed_plugin
   [ "$SELFTEST_RESTART" = 0 ] || check_restart
 
   RUN_PIDS+=("$SANDBOX_DOCKERD_PID" "$SANDBOX_CONTAINERD_PID")

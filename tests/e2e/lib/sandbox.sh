@@ -832,6 +832,21 @@ sandbox_exec_in_task() {
   _sandbox_docker exec "$cid" "$@"
 }
 
+# ---- managed plugins -------------------------------------------------------------
+
+# Creates DIR/rootfs as the skeleton of a managed (v2) plugin that runs a
+# Debian binary from the host: empty usr/, tmp/, etc/, run/ and the usual
+# /bin, /lib... links into usr. config.json must bind-mount the host's /usr
+# (read-only) there; see README.md. Then `sandbox_docker plugin create NAME
+# DIR`; teardown removes every managed plugin.
+sandbox_plugin_skeleton() {
+  local root=$1/rootfs link
+  mkdir -p "$root/usr" "$root/tmp" "$root/etc" "$root/run/docker/plugins"
+  for link in bin sbin lib lib64; do
+    ln -s "usr/$link" "$root/$link"
+  done
+}
+
 # ---- legacy plugins --------------------------------------------------------------
 
 # Prints the socket path at which a legacy plugin NAME is found without a
