@@ -60,8 +60,8 @@ pids_in_net_ns() {
 # is checked by name; others may come and go) and of managed plugins, which
 # dockerd 20.10 puts at /<plugin id> (ours is checked by ID).
 host_cgroups() {
-  find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d \
-    ! -name 'vsps-*' ! -regex '.*/[0-9a-f]\{64\}' | sort
+  find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -regextype posix-extended \
+    ! -name 'vsps-*' ! -regex '.*/[0-9a-f]{64}' | sort
 }
 
 # ---- the stub plugins --------------------------------------------------------
