@@ -74,10 +74,12 @@ check_standin_unused() {
 
 declare -A SELFTEST_PID=()
 
-# Runs the self-test as NAME in the background.
+# Runs the self-test as NAME in the background. If we fail first, it is
+# stopped (its own trap cleans up) before our cleanups run.
 run_selftest() {
   SELFTEST_RESTART=0 "$here/sandbox_selftest.sh" >"$T/log/$1.log" 2>&1 &
   SELFTEST_PID[$1]=$!
+  sandbox_on_exit _sandbox_kill_wait "$!" "self-test $1" 60
 }
 
 # Waits for self-test NAME; prints its log on failure.

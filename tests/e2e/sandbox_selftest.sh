@@ -45,6 +45,10 @@ host_sysctls() {
 
 net_ns_of() { stat -L -c %i "/proc/$1/ns/net"; }
 
+shim_hash() {
+  printf '%s' "$T/containerd/containerd.sock/moby/$1" | sha256sum | cut -d' ' -f1
+}
+
 ppid_of() { sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f2; }
 
 # Prints the PIDs of all processes in the network namespace with inode NS.
@@ -192,9 +196,9 @@ check_container_runtime() {
     || fail "container $cid is not in cgroup /$SANDBOX_ID"
   [ "$(net_ns_of "$pid")" != "$(net_ns_of $$)" ] \
     || fail "container $cid is in the host's network namespace"
-  # containerd names a shim's socket sha256(<containerd address>/<ns>/<id>).
-  shim_sock=/run/containerd/s/$(printf '%s' \
-    "$T/containerd/containerd.sock/moby/$cid" | sha256sum | cut -d' ' -f1)
+  # The shim's socket is named after our containerd's address and the ID.
+  shim_sock=$(_sandbox_shim_sockets "$T" | grep -F "$(shim_hash "$cid")") \
+    || fail "our containerd has no task $cid"
   [ -S "$shim_sock" ] || fail "no shim socket of our containerd for $cid"
   SHIM_SOCKETS+=("$shim_sock")
 }

@@ -149,9 +149,13 @@ sandbox_init() {
   trap '_sandbox_on_signal 130' INT
   trap '_sandbox_on_signal 143' TERM
 
+  sandbox_clean_stale
   SANDBOX_ID=vsps-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
   _sandbox_make_dir "${1:-}" || return 1
   T=$SANDBOX_DIR
+  # The run's record for sandbox_clean_stale; removed last.
+  _sandbox_fixed_dir_acquire /run/vsp-sandbox || return 1
+  sandbox_on_exit _sandbox_fixed_dir_release /run/vsp-sandbox
   sandbox_on_exit _sandbox_remove_dir
 
   # Every socket path a daemon derives from $T must fit in sun_path (108).
@@ -261,11 +265,17 @@ sandbox_name() { printf '%s-%s\n' "$1" "${SANDBOX_ID#vsps-}"; }
 # sockets) and, for spec-file discovery, /etc/docker/plugins. A run creates
 # what is missing and removes it again, but several runs may share these
 # directories at once. So each component a sandbox created, or that already
-# carries a sandbox marker, gets a marker file `.vsp-sandbox.<run id>`; a
-# run removes its own marker and those of dead runs, and removes the
-# directory only once no marker and nothing else is left in it. A directory
-# that existed without markers (a system Docker's) is never removed. dockerd
-# and containerd ignore files that are neither sockets nor .spec/.json.
+# carries a sandbox marker, gets a marker file `.vsp-sandbox.<run id>`
+# holding "<owner pid> <$T> <1 if the run created $T>"; a run removes its
+# own markers, and a directory only once no marker and nothing else is left
+# in it. A directory that existed without markers (a system Docker's) is
+# never removed. dockerd and containerd ignore files that are neither
+# sockets nor .spec/.json. Markers of runs that died are removed by
+# sandbox_clean_stale, which knows what else such a run left.
+
+_SANDBOX_FIXED_DIRS=(/run/docker/plugins /run/docker /run/containerd/s
+                     /run/containerd /etc/docker/plugins /etc/docker
+                     /run/vsp-sandbox)
 
 # Makes DIR (absolute) exist for this run, marking each component the
 # sandboxes own. Components directly under / are never created.
@@ -297,7 +307,8 @@ _sandbox_fixed_component_acquire() {
   elif ! compgen -G "$path/.vsp-sandbox.*" >/dev/null; then
     return 0   # not created by a sandbox: leave it alone
   fi
-  printf '%s %s\n' "$_SANDBOX_OWNER" "$T" >"$path/.vsp-sandbox.$SANDBOX_ID"
+  printf '%s %s %s\n' "$_SANDBOX_OWNER" "$T" "$_SANDBOX_DIR_CREATED" \
+    >"$path/.vsp-sandbox.$SANDBOX_ID"
 }
 
 # The modes dockerd and containerd would create these with.
@@ -321,26 +332,104 @@ _sandbox_fixed_dir_release() {
   flock -w 10 "$fd" || _sandbox_warn "no lock on $top"
   path=$dir
   while [ "$path" != "$top" ]; do
-    _sandbox_fixed_component_release "$path"
+    _sandbox_unmark "$path" "$SANDBOX_ID"
     path=${path%/*}
   done
   exec {fd}<&-
 }
 
-_sandbox_fixed_component_release() {
-  local path=$1 marker owner
-  [ -d "$path" ] || return 0
-  compgen -G "$path/.vsp-sandbox.*" >/dev/null || return 0
-  rm -f "$path/.vsp-sandbox.$SANDBOX_ID"
-  for marker in "$path"/.vsp-sandbox.*; do
-    [ -e "$marker" ] || continue
-    read -r owner _ <"$marker" || owner=""
-    # A run that died without cleaning up leaves a marker of a dead shell.
-    if [ -z "$owner" ] || ! kill -0 "$owner" 2>/dev/null; then
-      rm -f "$marker"
-    fi
-  done
+# Removes run ID's marker from PATH, then PATH itself if a sandbox made it
+# and nothing is left in it. The caller holds the lock.
+_sandbox_unmark() {
+  local path=$1 id=$2
+  [ -e "$path/.vsp-sandbox.$id" ] || return 0
+  rm -f "$path/.vsp-sandbox.$id"
   rmdir "$path" 2>/dev/null || true   # fails while anything else is inside
+}
+
+# ---- runs that died --------------------------------------------------------------
+#
+# A run whose shell was killed (a CTest timeout kills the whole process
+# tree) cannot clean up; its mounts vanish with its mount namespace, but $T,
+# its cgroups, markers, shim sockets of killed shims and plugin files stay.
+# Every run is registered by its marker in /run/vsp-sandbox; sandbox_init
+# cleans up after registered runs whose owner shell is gone.
+
+# Cleans up after every dead run (also usable by hand:
+# `bash -c '. tests/e2e/lib/sandbox.sh; sandbox_clean_stale'`).
+sandbox_clean_stale() {
+  local run_fd etc_fd marker owner dir created
+  [ -d /run/vsp-sandbox ] || return 0
+  exec {run_fd}</run {etc_fd}</etc
+  if ! flock -w 30 "$run_fd" || ! flock -w 30 "$etc_fd"; then
+    _sandbox_warn "no lock on /run and /etc"
+  fi
+  for marker in /run/vsp-sandbox/.vsp-sandbox.*; do
+    [ -e "$marker" ] || continue
+    read -r owner dir created <"$marker" || true
+    if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then
+      continue
+    fi
+    _sandbox_clean_run "${marker##*/.vsp-sandbox.}" "$dir" "$created"
+  done
+  exec {run_fd}<&- {etc_fd}<&-
+}
+
+# Removes what dead run ID (run dir DIR, CREATED=1 if the run made it) left.
+_sandbox_clean_run() {
+  local id=$1 dir=$2 created=$3 hex=${1#vsps-} path
+  _sandbox_warn "cleaning up after dead run $id ($dir)"
+  _sandbox_kill_cgroup "$id"
+  [ -z "$dir" ] || _sandbox_remove_shim_sockets "$dir"
+  rm -f /run/docker/plugins/*"$hex"*.sock /etc/docker/plugins/*"$hex"*.spec
+  _sandbox_cgroup_remove_of "$id"
+  if [ -n "$dir" ] && [ "$(cat "$dir/sandbox-id" 2>/dev/null)" = "$id" ] \
+      && [ -z "$(_sandbox_mounts_under "$dir")" ]; then
+    if [ "$created" = 1 ]; then
+      rm -rf --one-file-system -- "$dir"
+    else
+      find "$dir" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system -- {} +
+    fi
+  fi
+  for path in "${_SANDBOX_FIXED_DIRS[@]}"; do
+    _sandbox_unmark "$path" "$id"
+  done
+}
+
+# SIGKILLs every process left in run ID's cgroup, by PID.
+_sandbox_kill_cgroup() {
+  local track pids
+  for track in /sys/fs/cgroup/pids/"$1" /sys/fs/cgroup/"$1"; do
+    [ -d "$track" ] || continue
+    mapfile -t pids < <(find "$track" -name cgroup.procs -exec cat {} + 2>/dev/null)
+    ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null
+    _sandbox_wait_until 10 _sandbox_no_procs_in "$track" \
+      || _sandbox_warn "processes left in $track"
+  done
+}
+
+_sandbox_no_procs_in() {
+  [ -z "$(find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null)" ]
+}
+
+# A shim listens on /run/containerd/s/sha256(<containerd address>/<ns>/<id>)
+# and removes it when it exits normally; a killed shim leaves it.
+_sandbox_remove_shim_sockets() {
+  local sock
+  for sock in $(_sandbox_shim_sockets "$1"); do
+    [ ! -S "$sock" ] || rm -f "$sock"
+  done
+}
+
+# Prints the shim socket path of each task run DIR's containerd knows.
+_sandbox_shim_sockets() {
+  local task ns id
+  for task in "$1"/containerd/state/io.containerd.runtime.v2.task/*/*; do
+    [ -d "$task" ] || continue
+    id=${task##*/} ns=${task%/*} ns=${ns##*/}
+    printf '/run/containerd/s/%s\n' "$(printf '%s' \
+      "$1/containerd/containerd.sock/$ns/$id" | sha256sum | cut -d' ' -f1)"
+  done
 }
 
 # ---- cgroup of the run ---------------------------------------------------------
@@ -394,9 +483,11 @@ _sandbox_reap() {
 _sandbox_cgroup_empty() { [ -z "$(sandbox_pids)" ]; }
 
 # Removes /<run id> in every hierarchy (runc creates it in each one).
-_sandbox_cgroup_remove() {
+_sandbox_cgroup_remove() { _sandbox_cgroup_remove_of "$SANDBOX_ID"; }
+
+_sandbox_cgroup_remove_of() {
   local dir
-  for dir in /sys/fs/cgroup/"$SANDBOX_ID" /sys/fs/cgroup/*/"$SANDBOX_ID"; do
+  for dir in /sys/fs/cgroup/"$1" /sys/fs/cgroup/*/"$1"; do
     [ -d "$dir" ] || continue
     find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null \
       || _sandbox_warn "cannot remove cgroup $dir"
