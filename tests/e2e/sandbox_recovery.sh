@@ -21,8 +21,9 @@ fail() {
 
 step() { printf 'sandbox_recovery: %s\n' "$*" >&2; }
 
-# The run to be killed: a service with two tasks and a legacy plugin found
-# by socket and one found by a .spec file; then it waits to be killed.
+# The run to be killed: a service with two tasks, a legacy plugin found by
+# socket and one found by a .spec file, and an enabled managed plugin; then
+# it waits to be killed.
 write_victim() {
   cat >"$1" <<'EOF'
 set -euo pipefail
@@ -35,8 +36,22 @@ sandbox_register_legacy_plugin "$(sandbox_name stubspec)" "$T/spec.sock"
   "$sock" "$T/stub.log" &
 sandbox_start
 sandbox_service_create --name t --replicas 2 "$SANDBOX_IMAGE" sleep 1000 >/dev/null
+sandbox_plugin_skeleton "$T/managed"
+cp "$1/lib/stub_secretprovider.py" "$T/managed/rootfs/"
+cat >"$T/managed/config.json" <<JSON
+{"description": "stub", "documentation": "https://example.invalid",
+ "entrypoint": ["/usr/bin/python3", "/stub_secretprovider.py",
+                "/run/docker/plugins/stub.sock", "/tmp/requests.log"],
+ "interface": {"types": ["docker.secretprovider/1.0"], "socket": "stub.sock"},
+ "network": {"type": "none"},
+ "mounts": [{"name": "usr", "source": "/usr", "destination": "/usr",
+             "type": "bind", "options": ["rbind", "ro"]}]}
+JSON
+sandbox_docker plugin create stubm "$T/managed" >/dev/null
+sandbox_docker plugin enable stubm >/dev/null
 sandbox_wait_replicas t 2 60
-printf '%s %s\n' "$SANDBOX_ID" "$T" >"$2"
+printf '%s %s %s\n' "$SANDBOX_ID" "$T" \
+  "$(sandbox_docker plugin inspect --format '{{.Id}}' stubm)" >"$2"
 sleep 1000
 EOF
 }
@@ -51,10 +66,12 @@ tree_of() {
   echo "${pids[@]}"
 }
 
-# What a dead run ID with run dir DIR may leave; prints what it finds.
+# What dead run ID with run dir DIR and managed plugin PLUGIN may leave;
+# prints what it finds.
 leftovers_of() {
-  local id=$1 dir=$2 hex=${1#vsps-}
-  compgen -G "/sys/fs/cgroup/*/$id" || true
+  local id=$1 dir=$2 plugin=$3 hex=${1#vsps-}
+  find /sys/fs/cgroup -type d \( -name "$id" -o -name "$plugin" \) || true
+  [ ! -e "/run/docker/plugins/$plugin" ] || echo "/run/docker/plugins/$plugin"
   [ ! -e "$dir" ] || echo "$dir"
   find /run/docker /run/containerd /etc/docker /run/vsp-sandbox \
     \( -name "*$hex*" -o -name "*$id*" \) 2>/dev/null || true
@@ -64,7 +81,7 @@ leftovers_of() {
 }
 
 main() {
-  local reaper victims p id dir pids
+  local reaper victims p id dir plugin pids
   sandbox_require
   [ -x "$PYTHON" ] || { echo "SKIP: no $PYTHON" >&2; exit 77; }
   # shellcheck disable=SC2119 # a fresh directory
@@ -78,7 +95,7 @@ main() {
   sandbox_on_exit _sandbox_kill_wait "$reaper" "victim run" 30
   _sandbox_wait_until 90 test -s "$T/victim.run" \
     || { cat "$T/log/victim.log" >&2; fail "victim run did not start"; }
-  read -r id dir <"$T/victim.run"
+  read -r id dir plugin <"$T/victim.run"
   mapfile -t SHIM_SOCKETS < <(_sandbox_shim_sockets "$dir")
   ((${#SHIM_SOCKETS[@]} >= 2)) || fail "victim has no shim sockets"
 
@@ -89,12 +106,12 @@ main() {
   for p in "${victims[@]}"; do
     [ ! -e "/proc/$p" ] || fail "killed process $p not reaped"
   done
-  [ -n "$(leftovers_of "$id" "$dir")" ] || fail "the killed run left nothing?"
-  step "killed run $id left: $(leftovers_of "$id" "$dir" | xargs)"
+  [ -n "$(leftovers_of "$id" "$dir" "$plugin")" ] || fail "the killed run left nothing?"
+  step "killed run $id left: $(leftovers_of "$id" "$dir" "$plugin" | xargs)"
 
   sandbox_clean_stale
-  [ -z "$(leftovers_of "$id" "$dir")" ] \
-    || fail "left after sandbox_clean_stale: $(leftovers_of "$id" "$dir" | xargs)"
+  [ -z "$(leftovers_of "$id" "$dir" "$plugin")" ] \
+    || fail "left after sandbox_clean_stale: $(leftovers_of "$id" "$dir" "$plugin" | xargs)"
   pids=$(grep -lsF "$dir" /proc/[0-9]*/cmdline || true)
   [ -z "$pids" ] || fail "processes of the dead run: $pids"
   step "PASS"

@@ -266,7 +266,8 @@ sandbox_name() { printf '%s-%s\n' "$1" "${SANDBOX_ID#vsps-}"; }
 # what is missing and removes it again, but several runs may share these
 # directories at once. So each component a sandbox created, or that already
 # carries a sandbox marker, gets a marker file `.vsp-sandbox.<run id>`
-# holding "<owner pid> <$T> <1 if the run created $T>"; a run removes its
+# holding "<owner pid> <$T> <1 if the run created $T> <SANDBOX_KEEP>"; a
+# run removes its
 # own markers, and a directory only once no marker and nothing else is left
 # in it. A directory that existed without markers (a system Docker's) is
 # never removed. dockerd and containerd ignore files that are neither
@@ -307,8 +308,8 @@ _sandbox_fixed_component_acquire() {
   elif ! compgen -G "$path/.vsp-sandbox.*" >/dev/null; then
     return 0   # not created by a sandbox: leave it alone
   fi
-  printf '%s %s %s\n' "$_SANDBOX_OWNER" "$T" "$_SANDBOX_DIR_CREATED" \
-    >"$path/.vsp-sandbox.$SANDBOX_ID"
+  printf '%s %s %s %s\n' "$_SANDBOX_OWNER" "$T" "$_SANDBOX_DIR_CREATED" \
+    "$SANDBOX_KEEP" >"$path/.vsp-sandbox.$SANDBOX_ID"
 }
 
 # The modes dockerd and containerd would create these with.
@@ -358,7 +359,7 @@ _sandbox_unmark() {
 # Cleans up after every dead run (also usable by hand:
 # `bash -c '. tests/e2e/lib/sandbox.sh; sandbox_clean_stale'`).
 sandbox_clean_stale() {
-  local run_fd etc_fd marker owner dir created
+  local run_fd etc_fd marker owner dir created keep
   [ -d /run/vsp-sandbox ] || return 0
   exec {run_fd}</run {etc_fd}</etc
   if ! flock -w 30 "$run_fd" || ! flock -w 30 "$etc_fd"; then
@@ -366,24 +367,30 @@ sandbox_clean_stale() {
   fi
   for marker in /run/vsp-sandbox/.vsp-sandbox.*; do
     [ -e "$marker" ] || continue
-    read -r owner dir created <"$marker" || true
+    read -r owner dir created keep <"$marker" || true
     if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then
       continue
     fi
-    _sandbox_clean_run "${marker##*/.vsp-sandbox.}" "$dir" "$created"
+    _sandbox_clean_run "${marker##*/.vsp-sandbox.}" "$dir" "$created" "$keep"
   done
   exec {run_fd}<&- {etc_fd}<&-
 }
 
-# Removes what dead run ID (run dir DIR, CREATED=1 if the run made it) left.
+# Removes what dead run ID left: its processes, shim sockets, managed
+# plugin leftovers, legacy plugin files, cgroups, run dir DIR (unless KEEP
+# is 1; only DIR's contents unless CREATED is 1) and markers.
 _sandbox_clean_run() {
-  local id=$1 dir=$2 created=$3 hex=${1#vsps-} path
+  local id=$1 dir=$2 created=$3 keep=$4 hex=${1#vsps-} path
   _sandbox_warn "cleaning up after dead run $id ($dir)"
   _sandbox_kill_cgroup "$id"
-  [ -z "$dir" ] || _sandbox_remove_shim_sockets "$dir"
+  if [ -n "$dir" ]; then
+    _sandbox_remove_shim_sockets "$dir"
+    _sandbox_remove_plugin_leftovers "$dir"
+  fi
   rm -f /run/docker/plugins/*"$hex"*.sock /etc/docker/plugins/*"$hex"*.spec
   _sandbox_cgroup_remove_of "$id"
-  if [ -n "$dir" ] && [ "$(cat "$dir/sandbox-id" 2>/dev/null)" = "$id" ] \
+  if [ -n "$dir" ] && [ "$keep" != 1 ] \
+      && [ "$(cat "$dir/sandbox-id" 2>/dev/null)" = "$id" ] \
       && [ -z "$(_sandbox_mounts_under "$dir")" ]; then
     if [ "$created" = 1 ]; then
       rm -rf --one-file-system -- "$dir"
@@ -418,6 +425,21 @@ _sandbox_remove_shim_sockets() {
   local sock
   for sock in $(_sandbox_shim_sockets "$1"); do
     [ ! -S "$sock" ] || rm -f "$sock"
+  done
+}
+
+# dockerd 20.10 gives a managed plugin no cgroup path, so runc puts it at
+# <caller's cgroup>/<plugin id> in each hierarchy, outside the run's tree,
+# and its directory /run/docker/plugins/<plugin id> holds its socket and
+# stdio FIFOs. Removing the plugin removes both; this catches what a killed
+# run left, found by the IDs in the run's data root.
+_sandbox_remove_plugin_leftovers() {
+  local plugin id
+  for plugin in "$1"/data/plugins/*; do
+    id=${plugin##*/}
+    [[ $id =~ ^[0-9a-f]{64}$ ]] || continue
+    find /sys/fs/cgroup -depth -type d -name "$id" -exec rmdir {} + 2>/dev/null
+    rm -rf --one-file-system -- "/run/docker/plugins/$id"
   done
 }
 
@@ -750,6 +772,7 @@ _sandbox_stop_containerd() {
   _sandbox_kill_wait "$SANDBOX_CONTAINERD_PID" containerd "$SANDBOX_STOP_TIMEOUT"
   _sandbox_kill_wait "$_SANDBOX_REAPER_PID" tini 5
   _sandbox_reap
+  _sandbox_remove_plugin_leftovers "$T"
 }
 
 # PIDs of the run other than containerd and its tini.
