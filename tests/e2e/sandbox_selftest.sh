@@ -22,6 +22,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib/sandbox.sh"
 
 PYTHON=${SANDBOX_PYTHON:-/usr/bin/python3}
+# A task command that ends at once on SIGTERM (a bare `sleep` as PID 1
+# ignores it and waits out the stop grace period).
+IDLE=(sh -c 'trap "exit 0" TERM; sleep 1000 & wait')
 SELFTEST_RESTART=${SELFTEST_RESTART:-1}
 
 fail() {
@@ -78,16 +81,11 @@ start_stub() {
   "$PYTHON" "$here/lib/stub_secretprovider.py" "$sock" "$T/stub-$name.log" \
     "$VALUE" >"$T/log/stub-$name.out" 2>&1 &
   pid=$!
-  sandbox_on_exit stop_pid "$pid"
+  sandbox_on_exit sandbox_stop_process "$pid"
   RUN_PIDS+=("$pid")
   _sandbox_wait_until 10 test -S "$sock" || fail "stub $name did not listen"
 }
 
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null || return 0
-  _sandbox_wait_until 10 _sandbox_gone "$1" || kill -KILL "$1"
-  wait "$1" 2>/dev/null || true
-}
 
 # Prints the TaskIDs of the GetSecret calls in stub log LOG for SECRET.
 requested_tasks() {
@@ -172,7 +170,7 @@ check_secret_service() {
   sandbox_secret_create_driver mysecret "$SOCK_PLUGIN" --label a=b >/dev/null
   sandbox_service_create --name t --replicas 2 --secret mysecret \
     --restart-delay 1s \
-    "$SANDBOX_IMAGE" sleep 1000 >/dev/null
+    "$SANDBOX_IMAGE" "${IDLE[@]}" >/dev/null
   sandbox_wait_replicas t 2 60
   mapfile -t tasks < <(sandbox_tasks_in_state t running)
   [ "${#tasks[@]}" = 2 ] || fail "expected 2 running tasks, got ${tasks[*]}"
@@ -208,7 +206,7 @@ check_failing_secret() {
   sandbox_debug_log on
   sandbox_secret_create_driver errsecret "$SPEC_PLUGIN" >/dev/null
   sandbox_service_create --name e --restart-condition none \
-    --secret errsecret "$SANDBOX_IMAGE" sleep 1000 >/dev/null
+    --secret errsecret "$SANDBOX_IMAGE" "${IDLE[@]}" >/dev/null
   _sandbox_wait_until 60 has_failed_task e || fail "task of e did not fail"
   err=$(sandbox_service_tasks e | awk -F '\t' '{ print $4; exit }')
   case $err in
@@ -247,7 +245,7 @@ check_managed_plugin() {
 
   sandbox_secret_create_driver msecret stubm >/dev/null
   sandbox_service_create --name m --secret msecret "$SANDBOX_IMAGE" \
-    sleep 1000 >/dev/null
+    "${IDLE[@]}" >/dev/null
   sandbox_wait_replicas m 1 60
   task=$(sandbox_tasks_in_state m running)
   got=$(sandbox_exec_in_task "$task" cat /run/secrets/msecret)

@@ -730,6 +730,12 @@ _sandbox_kill_wait() {
 
 _sandbox_gone() { ! _sandbox_alive "$1"; }
 
+# Stops a process the test started (its plugin, a server) by PID: SIGTERM,
+# up to TIMEOUT seconds (default 10), then SIGKILL. For sandbox_on_exit.
+sandbox_stop_process() {
+  _sandbox_kill_wait "$1" "pid $1" "${2:-10}"
+}
+
 # Removes services, containers and managed plugins and leaves the swarm
 # (dockerd would otherwise stop each container with its grace period), then
 # stops dockerd by PID.
