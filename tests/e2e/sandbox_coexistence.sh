@@ -103,7 +103,7 @@ fixed_dirs_state() {
 }
 
 main() {
-  local before
+  local before after
   sandbox_require
   # The fixed directories as they were before anything of ours ran.
   before=$(fixed_dirs_state)
@@ -118,7 +118,8 @@ main() {
 
   run_selftest first
   sleep "$STAGGER"
-  _sandbox_alive "${SELFTEST_PID[first]}" || fail "first self-test ended before the second began"
+  _sandbox_alive "${SELFTEST_PID[first]}" \
+    || fail "first self-test ended before the second began"
   run_selftest second
   finish_selftest first
   _sandbox_alive "${SELFTEST_PID[second]}" \
@@ -127,8 +128,9 @@ main() {
 
   [ -z "$STANDIN_PID" ] || check_standin_unused
   sandbox_stop
-  [ "$(fixed_dirs_state)" = "$before" ] \
-    || fail "fixed directories changed: $(diff <(echo "$before") <(fixed_dirs_state))"
+  after=$(fixed_dirs_state)
+  [ "$after" = "$before" ] || fail "fixed directories changed:" \
+    "$(diff <(echo "$before") <(echo "$after"))"
   step "PASS"
 }
 

@@ -35,7 +35,8 @@ sandbox_register_legacy_plugin "$(sandbox_name stubspec)" "$T/spec.sock"
 "${SANDBOX_PYTHON:-/usr/bin/python3}" "$1/lib/stub_secretprovider.py" \
   "$sock" "$T/stub.log" &
 sandbox_start
-sandbox_service_create --name t --replicas 2 "$SANDBOX_IMAGE" sleep 1000 >/dev/null
+sandbox_service_create --name t --replicas 2 "$SANDBOX_IMAGE" sleep 1000 \
+  >/dev/null
 sandbox_plugin_skeleton "$T/managed"
 cp "$1/lib/stub_secretprovider.py" "$T/managed/rootfs/"
 cat >"$T/managed/config.json" <<JSON
@@ -81,7 +82,7 @@ leftovers_of() {
 }
 
 main() {
-  local reaper victims p id dir plugin pids
+  local reaper victims p id dir plugin pids left
   sandbox_require
   [ -x "$PYTHON" ] || { echo "SKIP: no $PYTHON" >&2; exit 77; }
   # shellcheck disable=SC2119 # a fresh directory
@@ -89,8 +90,8 @@ main() {
   write_victim "$T/victim.sh"
   # Under a subreaper of ours, so the killed processes are reaped, not left
   # as zombies to a PID 1 that may reap late.
-  "$PYTHON" "$here/lib/subreaper.py" bash "$T/victim.sh" "$here" "$T/victim.run" \
-    >"$T/log/victim.log" 2>&1 &
+  "$PYTHON" "$here/lib/subreaper.py" \
+    bash "$T/victim.sh" "$here" "$T/victim.run" >"$T/log/victim.log" 2>&1 &
   reaper=$!
   sandbox_on_exit _sandbox_kill_wait "$reaper" "victim run" 30
   _sandbox_wait_until 90 test -s "$T/victim.run" \
@@ -101,17 +102,19 @@ main() {
 
   read -ra victims <<<"$(tree_of "$reaper")"
   kill -KILL "${victims[@]:1}"   # all but the reaper, as CTest's timeout would
-  _sandbox_wait_until 10 _sandbox_gone "$reaper" || fail "subreaper did not exit"
+  _sandbox_wait_until 10 _sandbox_gone "$reaper" \
+    || fail "subreaper did not exit"
   wait "$reaper" 2>/dev/null || true
   for p in "${victims[@]}"; do
     [ ! -e "/proc/$p" ] || fail "killed process $p not reaped"
   done
-  [ -n "$(leftovers_of "$id" "$dir" "$plugin")" ] || fail "the killed run left nothing?"
-  step "killed run $id left: $(leftovers_of "$id" "$dir" "$plugin" | xargs)"
+  left=$(leftovers_of "$id" "$dir" "$plugin" | xargs)
+  [ -n "$left" ] || fail "the killed run left nothing?"
+  step "killed run $id left: $left"
 
   sandbox_clean_stale
-  [ -z "$(leftovers_of "$id" "$dir" "$plugin")" ] \
-    || fail "left after sandbox_clean_stale: $(leftovers_of "$id" "$dir" "$plugin" | xargs)"
+  left=$(leftovers_of "$id" "$dir" "$plugin" | xargs)
+  [ -z "$left" ] || fail "left after sandbox_clean_stale: $left"
   pids=$(grep -lsF "$dir" /proc/[0-9]*/cmdline || true)
   [ -z "$pids" ] || fail "processes of the dead run: $pids"
   step "PASS"

@@ -4,13 +4,17 @@
 # and nothing of it may be left on the host.
 #
 #   1. legacy stub plugins, one found by socket, one by .spec file
-#   2. a driver secret read by both replicas of a service
-#   3. a secret whose fetch fails: the task fails, the stub's Err text is in
+#   2. isolation: own network (lo only) and mount namespace, swarm on
+#      127.0.0.1 only
+#   3. a driver secret read by both replicas of a service, whose containers
+#      run under our containerd, in the run's cgroup, reaped by the run
+#   4. a secret whose fetch fails: the task fails, the stub's Err text is in
 #      dockerd's debug log
-#   4. isolation while running: own network and mount namespace, own
-#      containerd, the run's cgroup, swarm on 127.0.0.1 only
-#   5. after sandbox_stop: no process, mount, cgroup or file of the run, and
-#      the host's links and addresses unchanged
+#   5. the stub as a managed plugin on the sandbox's "host" network
+#   6. dockerd restarted: the replacement tasks get the secret
+#   7. after sandbox_stop: no process, zombie, mount, cgroup or file of the
+#      run, the fixed host directories as before, the host's links,
+#      addresses and sysctls unchanged
 #
 # Exit 0 on success, 77 when the machine cannot run it, 1 with a message
 # otherwise. Knobs: SANDBOX_KEEP=1 keeps $T; SELFTEST_RESTART=0 skips the
@@ -34,7 +38,7 @@ fail() {
 
 step() { printf 'sandbox_selftest: %s\n' "$*" >&2; }
 
-# ---- host state ------------------------------------------------------------------
+# ---- host state --------------------------------------------------------------
 
 host_net() { ip -o link show; ip -o addr show; }
 
@@ -49,7 +53,8 @@ host_sysctls() {
 net_ns_of() { stat -L -c %i "/proc/$1/ns/net"; }
 
 shim_hash() {
-  printf '%s' "$T/containerd/containerd.sock/moby/$1" | sha256sum | cut -d' ' -f1
+  printf '%s' "$T/containerd/containerd.sock/moby/$1" | sha256sum \
+    | cut -d' ' -f1
 }
 
 ppid_of() { sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f2; }
@@ -67,8 +72,9 @@ pids_in_net_ns() {
 # is checked by name; others may come and go) and of managed plugins, which
 # dockerd 20.10 puts at /<plugin id> (ours is checked by ID).
 host_cgroups() {
-  find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -regextype posix-extended \
-    ! -name 'vsps-*' ! -regex '.*/[0-9a-f]{64}' | sort
+  find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d \
+    -regextype posix-extended ! -name 'vsps-*' ! -regex '.*/[0-9a-f]{64}' \
+    | sort
 }
 
 # ---- the stub plugins --------------------------------------------------------
@@ -86,7 +92,6 @@ start_stub() {
   _sandbox_wait_until 10 test -S "$sock" || fail "stub $name did not listen"
 }
 
-
 # Prints the TaskIDs of the GetSecret calls in stub log LOG for SECRET.
 requested_tasks() {
   "$PYTHON" - "$1" "$2" <<'PY'
@@ -99,7 +104,7 @@ for line in open(sys.argv[1]):
 PY
 }
 
-# ---- steps -------------------------------------------------------------------------
+# ---- steps -------------------------------------------------------------------
 
 check_isolation() {
   local host_ns ns l listeners inner
@@ -109,7 +114,8 @@ check_isolation() {
   [ "$(net_ns_of "$SANDBOX_CONTAINERD_PID")" = "$ns" ] \
     || fail "containerd and dockerd are in different network namespaces"
   check_only_lo
-  listeners=$(sandbox_netns_exec ss -Hltun | awk '{ print $1 "/" $5 }' | sort -u)
+  listeners=$(sandbox_netns_exec ss -Hltun | awk '{ print $1 "/" $5 }' \
+                | sort -u)
   for l in $listeners; do
     case $l in
       */127.0.0.1:*) ;;
@@ -166,7 +172,7 @@ check_only_docker_links() {
 }
 
 check_secret_service() {
-  local tasks task got cid pid
+  local tasks task got cid requested
   sandbox_secret_create_driver mysecret "$SOCK_PLUGIN" --label a=b >/dev/null
   sandbox_service_create --name t --replicas 2 --secret mysecret \
     --restart-delay 1s \
@@ -177,7 +183,8 @@ check_secret_service() {
   for task in "${tasks[@]}"; do
     got=$(sandbox_exec_in_task "$task" cat /run/secrets/mysecret)
     [ "$got" = "$VALUE" ] || fail "task $task read '$got', not '$VALUE'"
-    grep -qx "$task" <<<"$(requested_tasks "$T/stub-$SOCK_PLUGIN.log" mysecret)" \
+    requested=$(requested_tasks "$T/stub-$SOCK_PLUGIN.log" mysecret)
+    grep -qx "$task" <<<"$requested" \
       || fail "stub saw no GetSecret for task $task"
     cid=$(sandbox_container_of_task "$task")
     check_container_runtime "$cid"
@@ -222,7 +229,8 @@ check_failing_secret() {
 }
 
 has_failed_task() {
-  sandbox_service_tasks "$1" | awk -F '\t' '$2 == "failed" || $2 == "rejected" { f = 1 } END { exit !f }'
+  sandbox_service_tasks "$1" \
+    | awk -F '\t' '$2 == "failed" || $2 == "rejected" { f = 1 } END { exit !f }'
 }
 
 # The stub as a managed plugin with network "host": it shares the
@@ -315,16 +323,17 @@ replaced_tasks_running() {
 # ---- what must be gone after sandbox_stop ----------------------------------
 
 check_nothing_left() {
-  local p
+  local p left
   for p in "${RUN_PIDS[@]}"; do
     [ ! -e "/proc/$p" ] || fail "process $p still exists after stop:" \
       "$(ps -o pid=,stat=,cmd= -p "$p")"
   done
-  [ -z "$(pids_in_net_ns "$SANDBOX_NETNS")" ] \
-    || fail "processes left in the sandbox netns: $(pids_in_net_ns "$SANDBOX_NETNS")"
+  left=$(pids_in_net_ns "$SANDBOX_NETNS")
+  [ -z "$left" ] || fail "processes left in the sandbox netns: $left"
   ! grep -lsF "$T" /proc/[0-9]*/cmdline >/dev/null \
     || fail "a process still names $T"
-  ((SANDBOX_REAPED == 0)) || fail "teardown had to kill $SANDBOX_REAPED leftovers"
+  ((SANDBOX_REAPED == 0)) \
+    || fail "teardown had to kill $SANDBOX_REAPED leftovers"
   if compgen -G "/sys/fs/cgroup/*/$SANDBOX_ID" >/dev/null \
       || [ -e "/sys/fs/cgroup/$SANDBOX_ID" ]; then
     fail "cgroup $SANDBOX_ID left"
@@ -338,7 +347,8 @@ check_nothing_left() {
   check_no_host_files
   [ "$(host_net)" = "$NET_BEFORE" ] || fail "host links or addresses changed"
   [ "$(host_sysctls)" = "$SYSCTLS_BEFORE" ] || fail "host sysctls changed"
-  step "teardown ok: no process, mount, cgroup or file left; host network unchanged"
+  step "teardown ok: no process, mount, cgroup or file left;" \
+    "host network and sysctls unchanged"
 }
 
 check_no_host_files() {
@@ -359,7 +369,7 @@ check_no_host_files() {
   done
 }
 
-# ---- main ------------------------------------------------------------------------
+# ---- main --------------------------------------------------------------------
 
 record_host_state() {
   local d

@@ -84,7 +84,7 @@ _sandbox_wait_until() {
   done
 }
 
-# ---- requirements --------------------------------------------------------------
+# ---- requirements ------------------------------------------------------------
 
 # Exits with 77 (CTest's skip code) and one line of reason if the machine
 # cannot run a sandbox. CI runs as root with everything installed, so there
@@ -133,7 +133,7 @@ _sandbox_missing() {
   done
 }
 
-# ---- run directory, cleanups, trap ---------------------------------------------
+# ---- run directory, cleanups, trap -------------------------------------------
 
 # Starts a run: picks $T (DIR, which must be absent or empty, or a fresh
 # directory under $SANDBOX_TMPDIR), exports DOCKER_HOST, and installs the
@@ -252,13 +252,13 @@ _sandbox_remove_dir() {
   fi
 }
 
-# ---- names -----------------------------------------------------------------------
+# ---- names -------------------------------------------------------------------
 
 # Prints BASE-<run id>: a name no other run uses, for plugins and anything
 # else that lives outside $T.
 sandbox_name() { printf '%s-%s\n' "$1" "${SANDBOX_ID#vsps-}"; }
 
-# ---- fixed host directories ------------------------------------------------------
+# ---- fixed host directories --------------------------------------------------
 #
 # dockerd and containerd use a few paths that no option moves:
 # /run/docker/plugins (plugin sockets), /run/containerd/s (containerd-shim
@@ -348,7 +348,7 @@ _sandbox_unmark() {
   rmdir "$path" 2>/dev/null || true   # fails while anything else is inside
 }
 
-# ---- runs that died --------------------------------------------------------------
+# ---- runs that died ----------------------------------------------------------
 #
 # A run whose shell was killed (a CTest timeout kills the whole process
 # tree) cannot clean up; its mounts vanish with its mount namespace, but $T,
@@ -408,7 +408,8 @@ _sandbox_kill_cgroup() {
   local track pids
   for track in /sys/fs/cgroup/pids/"$1" /sys/fs/cgroup/"$1"; do
     [ -d "$track" ] || continue
-    mapfile -t pids < <(find "$track" -name cgroup.procs -exec cat {} + 2>/dev/null)
+    mapfile -t pids < <(find "$track" -name cgroup.procs -exec cat {} + \
+                          2>/dev/null)
     ((${#pids[@]} == 0)) || kill -KILL "${pids[@]}" 2>/dev/null
     _sandbox_wait_until 10 _sandbox_no_procs_in "$track" \
       || _sandbox_warn "processes left in $track"
@@ -454,7 +455,7 @@ _sandbox_shim_sockets() {
   done
 }
 
-# ---- cgroup of the run ---------------------------------------------------------
+# ---- cgroup of the run -------------------------------------------------------
 #
 # Containers get `--cgroup-parent=/<run id>`; the daemons run in
 # /<run id>/daemons of one hierarchy (pids on cgroup v1, the unified tree on
@@ -468,7 +469,8 @@ _sandbox_cgroup_setup() {
     _SANDBOX_CG_TRACK=/sys/fs/cgroup/pids/$SANDBOX_ID
   fi
   sandbox_on_exit _sandbox_cgroup_remove
-  if [ -z "$_SANDBOX_CG_TRACK" ] || ! mkdir -p "$_SANDBOX_CG_TRACK/daemons"; then
+  if [ -z "$_SANDBOX_CG_TRACK" ] \
+      || ! mkdir -p "$_SANDBOX_CG_TRACK/daemons"; then
     _sandbox_warn "no cgroup to track processes in; leftovers are not reaped"
     _SANDBOX_CG_TRACK=""
   fi
@@ -494,7 +496,8 @@ sandbox_pids() {
 _sandbox_reap() {
   local pid
   for pid in $(sandbox_pids); do
-    _sandbox_warn "killing leftover pid $pid: $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)"
+    _sandbox_warn "killing leftover pid $pid:" \
+      "$(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null)"
     kill -KILL "$pid" 2>/dev/null
     SANDBOX_REAPED=$((SANDBOX_REAPED + 1))
   done
@@ -521,7 +524,7 @@ _sandbox_mounts_under() {
   findmnt -rn -o TARGET | awk -v d="$1" '$0 == d || index($0, d "/") == 1'
 }
 
-# ---- daemons ---------------------------------------------------------------------
+# ---- daemons -----------------------------------------------------------------
 
 # Starts the run's containerd and dockerd in a new network namespace that
 # holds only `lo` and a private mount namespace, imports local/busybox and
@@ -551,7 +554,11 @@ sandbox_start() {
 
 _sandbox_write_configs() {
   mkdir -p "$T/data" "$T/exec" "$T/containerd"
-  _sandbox_write_daemon_json "$([ "$SANDBOX_DEBUG" = 1 ] && echo true || echo false)"
+  if [ "$SANDBOX_DEBUG" = 1 ]; then
+    _sandbox_write_daemon_json true
+  else
+    _sandbox_write_daemon_json false
+  fi
   # Our own containerd: dockerd would otherwise use a running system
   # containerd (/run/containerd/containerd.sock), which lives outside our
   # namespaces and shares its state with the system Docker. CRI is off (it
@@ -603,7 +610,8 @@ _sandbox_spawn() {
   _SANDBOX_SPAWNED=""
   rm -f "$pidfile"
   # shellcheck disable=SC2016 # expanded by the inner sh
-  setsid sh -c 'cd / && echo $$ >"$1" && echo $$ >"$2" && shift 2 && exec "$@"' \
+  setsid sh -c \
+    'cd / && echo $$ >"$1" && echo $$ >"$2" && shift 2 && exec "$@"' \
     sh "$pidfile" "$(_sandbox_cgroup_procs)" "$@" >>"$log" 2>&1 </dev/null &
   _sandbox_wait_until 5 test -s "$pidfile" || return 1
   _SANDBOX_SPAWNED=$(<"$pidfile")
@@ -638,7 +646,8 @@ _sandbox_start_containerd() {
   }
   _SANDBOX_REAPER_PID=$_SANDBOX_SPAWNED
   sandbox_on_exit _sandbox_stop_containerd
-  if ! _sandbox_wait_daemon "$_SANDBOX_REAPER_PID" 10 test -s "$T/containerd.pid"; then
+  if ! _sandbox_wait_daemon "$_SANDBOX_REAPER_PID" 10 \
+      test -s "$T/containerd.pid"; then
     _sandbox_error "containerd did not start; $T/log/containerd.log:"
     tail -n 15 "$T/log/containerd.log" >&2
     return 1
@@ -760,7 +769,8 @@ _sandbox_docker_each() {
   local list ids
   read -ra list <<<"$1"; shift
   mapfile -t ids < <(_sandbox_docker_bounded "${list[@]}" 2>/dev/null)
-  ((${#ids[@]} == 0)) || _sandbox_docker_bounded "$@" "${ids[@]}" >/dev/null 2>&1
+  ((${#ids[@]} == 0)) \
+    || _sandbox_docker_bounded "$@" "${ids[@]}" >/dev/null 2>&1
 }
 
 # A docker call that cannot hang teardown (a hung plugin has no timeout).
@@ -775,7 +785,8 @@ _sandbox_docker_bounded() {
 _sandbox_stop_containerd() {
   _sandbox_wait_until 10 _sandbox_only_daemons_left \
     || _sandbox_warn "shims still running: $(_sandbox_others)"
-  _sandbox_kill_wait "$SANDBOX_CONTAINERD_PID" containerd "$SANDBOX_STOP_TIMEOUT"
+  _sandbox_kill_wait "$SANDBOX_CONTAINERD_PID" containerd \
+    "$SANDBOX_STOP_TIMEOUT"
   _sandbox_kill_wait "$_SANDBOX_REAPER_PID" tini 5
   _sandbox_reap
   _sandbox_remove_plugin_leftovers "$T"
@@ -783,7 +794,8 @@ _sandbox_stop_containerd() {
 
 # PIDs of the run other than containerd and its tini.
 _sandbox_others() {
-  sandbox_pids | grep -vxF -e "$SANDBOX_CONTAINERD_PID" -e "$_SANDBOX_REAPER_PID" \
+  sandbox_pids \
+    | grep -vxF -e "$SANDBOX_CONTAINERD_PID" -e "$_SANDBOX_REAPER_PID" \
     | xargs
 }
 
@@ -811,7 +823,7 @@ sandbox_restart_dockerd() {
     "(pid $SANDBOX_DOCKERD_PID)"
 }
 
-# ---- image and swarm -------------------------------------------------------------
+# ---- image and swarm ---------------------------------------------------------
 
 # local/busybox: the static busybox with the applets tests use, imported
 # from a tar stream so that no registry is ever asked.
@@ -833,7 +845,7 @@ _sandbox_swarm_init() {
     || { _sandbox_error "docker swarm init failed"; return 1; }
 }
 
-# ---- using the sandbox -----------------------------------------------------------
+# ---- using the sandbox -------------------------------------------------------
 
 # Runs the 20.10 CLI against the sandbox whatever DOCKER_HOST says now.
 sandbox_docker() { _sandbox_docker "$@"; }
@@ -913,12 +925,12 @@ _sandbox_replicas_are() { [ "$(_sandbox_replicas "$1")" = "$2/$2" ]; }
 #   TASK_ID <tab> STATE <tab> DESIRED_STATE <tab> ERROR
 # STATE is swarm's (new ... running, complete, failed, rejected, ...).
 sandbox_service_tasks() {
-  local ids
+  local ids tab='{{"\t"}}'
   ids=$(_sandbox_docker service ps -q --no-trunc "$1") || return 1
   [ -n "$ids" ] || return 0
   # shellcheck disable=SC2086 # one ID per word
   _sandbox_docker inspect --type task --format \
-    '{{.ID}}{{"\t"}}{{.Status.State}}{{"\t"}}{{.DesiredState}}{{"\t"}}{{.Status.Err}}' \
+    "{{.ID}}$tab{{.Status.State}}$tab{{.DesiredState}}$tab{{.Status.Err}}" \
     $ids
 }
 
@@ -952,7 +964,7 @@ sandbox_exec_in_task() {
   _sandbox_docker exec "$cid" "$@"
 }
 
-# ---- managed plugins -------------------------------------------------------------
+# ---- managed plugins ---------------------------------------------------------
 
 # Creates DIR/rootfs as the skeleton of a managed (v2) plugin that runs a
 # Debian binary from the host: empty usr/, tmp/, etc/, run/ and the usual
@@ -967,7 +979,7 @@ sandbox_plugin_skeleton() {
   done
 }
 
-# ---- legacy plugins --------------------------------------------------------------
+# ---- legacy plugins ----------------------------------------------------------
 
 # Prints the socket path at which a legacy plugin NAME is found without a
 # spec file: /run/docker/plugins/NAME.sock.

@@ -33,7 +33,8 @@ def reply_for(path, request, value):
     if path == "/Plugin.Activate":
         return {"Implements": ["secretprovider"]}
     if path == "/SecretProvider.GetSecret":
-        name = request.get("SecretName", "") if isinstance(request, dict) else ""
+        fields = request if isinstance(request, dict) else {}
+        name = fields.get("SecretName", "")
         if name.startswith("err"):
             return {"Err": "stub: refusing " + name}
         encoded = base64.b64encode(value.encode()).decode()
@@ -58,8 +59,9 @@ def make_handler(log_path, value):
                 request = json.loads(raw) if raw.strip() else {}
             except ValueError:
                 request = raw
+            entry = json.dumps({"path": self.path, "body": request})
             with log_lock, open(log_path, "a") as log:
-                log.write(json.dumps({"path": self.path, "body": request}) + "\n")
+                log.write(entry + "\n")
             body = json.dumps(reply_for(self.path, request, value)).encode()
             self.send_response(200)
             self.send_header("Content-Type", CONTENT_TYPE)
