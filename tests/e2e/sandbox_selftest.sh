@@ -107,7 +107,7 @@ PY
 # ---- steps -------------------------------------------------------------------
 
 check_isolation() {
-  local host_ns ns l listeners inner
+  local host_ns ns l listeners
   host_ns=$(net_ns_of $$)
   ns=$(net_ns_of "$SANDBOX_DOCKERD_PID")
   [ "$ns" != "$host_ns" ] || fail "dockerd runs in the host's network namespace"
@@ -123,11 +123,21 @@ check_isolation() {
       *) fail "sandbox listens on $l" ;;
     esac
   done
-  [ -z "$(_sandbox_mounts_under "$T")" ] || fail "run's mounts visible on host"
-  inner=$(nsenter --target "$SANDBOX_DOCKERD_PID" --mount findmnt -rn -o TARGET)
-  grep -q "^$T/" <<<"$inner" || fail "no mounts in the sandbox mount namespace"
+  check_mounts_contained "$T/data"
   # shellcheck disable=SC2086 # one line
   step "isolation ok: netns $ns (lo only), listening on" $listeners
+}
+
+# The run's mounts (dockerd's bind mount of its data root; with tasks, the
+# nsfs mounts of network sandboxes and the overlay roots) exist only in the
+# sandbox's mount namespace. Checks that each of PATHS is one of them.
+check_mounts_contained() {
+  local inner path
+  [ -z "$(_sandbox_mounts_under "$T")" ] || fail "run's mounts visible on host"
+  inner=$(nsenter --target "$SANDBOX_DOCKERD_PID" --mount findmnt -rn -o TARGET)
+  for path in "$@"; do
+    grep -qx "$path" <<<"$inner" || fail "no mount $path in the sandbox"
+  done
 }
 
 # dockerd and containerd's tini are children of this shell, which reaps
@@ -189,6 +199,8 @@ check_secret_service() {
     cid=$(sandbox_container_of_task "$task")
     check_container_runtime "$cid"
   done
+  check_mounts_contained "$T/exec/netns/ingress_sbox" \
+    "$(sandbox_docker inspect --format '{{.GraphDriver.Data.MergedDir}}' "$cid")"
   step "secret ok: both replicas read the value"
 }
 
