@@ -383,6 +383,13 @@ Result<Response> Client::execute(const Request& req, Deadline deadline) {
                             fmt::format("vault: connection lost during {}: {}",
                                         req.path,
                                         detail));
+        case Failure::truncated:
+          return make_error(
+              ErrorKind::internal,
+              errc::invalid_response,
+              fmt::format("vault: reply to {} was cut short: {}",
+                          req.path,
+                          detail));
         case Failure::too_large:
           return make_error(
               ErrorKind::internal,
@@ -415,6 +422,7 @@ Result<Response> Client::execute(const Request& req, Deadline deadline) {
       }();
       const bool retryable = r.failure == Failure::connect ||
                              r.failure == Failure::connection_lost ||
+                             r.failure == Failure::truncated ||
                              (r.failure == Failure::timeout && !r.sent);
       const bool may_replay = !minting || never_sent(r);
       if (minting && r.sent && e.code != errc::tls &&

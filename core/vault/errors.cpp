@@ -142,7 +142,8 @@ Error client_error(long status,
           errc::invalid_token,
           fmt::format("vault: invalid or expired token on {}", path));
     }
-    std::string msg = fmt::format("vault: permission denied on {}", path);
+    std::string msg = fmt::format(
+        "vault: permission denied on {}{}", path, note_format(format));
     if (!text.empty() && l != "permission denied") {
       msg += ": " + text;
     }

@@ -160,8 +160,9 @@ Failure classify(CURLcode rc, const Transfer& t, std::string_view detail) {
       return Failure::tls;
     }
     return Failure::connection_lost;
-  case CURLE_GOT_NOTHING:
   case CURLE_PARTIAL_FILE:
+    return Failure::truncated;
+  case CURLE_GOT_NOTHING:
   case CURLE_HTTP2:
   case CURLE_HTTP2_STREAM:
     return Failure::connection_lost;

@@ -33,7 +33,8 @@ enum class Failure {
   connect,         // refused, unresolvable, connect timed out
   timeout,         // the attempt's time ran out after connecting
   tls,             // handshake, verification, a TLS alert
-  connection_lost, // reset, closed early, truncated body
+  connection_lost, // reset, closed before an answer
+  truncated,       // closed in the middle of the body
   too_large,       // over the body cap; the transfer was cut off
   replay_blocked,  // libcurl wanted to resend a minting request
   bad_reply,       // not HTTP
