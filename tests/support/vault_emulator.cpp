@@ -73,11 +73,13 @@ VaultEmulator::start(const EmulatorOptions& options, std::string* why) {
   std::vector<std::string> args = {"/usr/bin/python3",
                                    script,
                                    "--listen",
-                                   "127.0.0.1:0",
+                                   options.listen,
                                    "--ready-file",
                                    ready};
   if (!options.config.is_null()) {
-    args.insert(args.end(), {"--config", options.config.dump()});
+    const std::string config = emu->m_dir + "/config.json";
+    std::ofstream(config) << options.config.dump();
+    args.insert(args.end(), {"--config", config});
   }
   if (!options.unix_path.empty()) {
     args.insert(args.end(), {"--unix", options.unix_path});
@@ -210,7 +212,7 @@ bool VaultEmulator::faults(const nlohmann::json& spec) const {
 }
 
 bool VaultEmulator::reset_faults() const {
-  return faults({{"reset", true}});
+  return faults(nlohmann::json::object());
 }
 
 bool VaultEmulator::advance_clock(long seconds) const {
@@ -255,12 +257,11 @@ long find_count(const nlohmann::json& j,
 } // namespace
 
 long VaultEmulator::connection_count() const {
-  return find_count(stats(),
-                    {"tcp_connections", "connections", "connection_count"});
+  return find_count(stats(), {"connections"});
 }
 
 long VaultEmulator::request_count() const {
-  return find_count(stats(), {"requests", "request_count", "total_requests"});
+  return find_count(stats(), {"requests"});
 }
 
 std::string VaultEmulator::log() const {

@@ -21,7 +21,8 @@ namespace vsp::test {
   } while (false)
 
 struct EmulatorOptions {
-  nlohmann::json config; // passed as --config when not null
+  std::string listen = "127.0.0.1:0"; // --listen
+  nlohmann::json config; // written to a file passed as --config if not null
   std::string unix_path; // --unix
   std::string tls_cert;  // --tls-cert / --tls-key
   std::string tls_key;
@@ -55,9 +56,9 @@ public:
                          const std::string& path,
                          const nlohmann::json& body = nullptr) const;
 
-  // POST /_emulator/faults; true on a 2xx.
+  // POST /_emulator/faults (replaces the whole set); true on a 2xx.
   bool faults(const nlohmann::json& spec) const;
-  bool reset_faults() const;
+  bool reset_faults() const; // {} // {}
   // POST /_emulator/clock {"advance": seconds}.
   bool advance_clock(long seconds) const;
   // GET /_emulator/stats and /_emulator/audit (bodies; null on failure).
