@@ -553,7 +553,11 @@ void Auth::renew_loop() {
         const auto elapsed =
             std::chrono::duration_cast<Millis>(m_held->ttl * m_policy.renew_at);
         at = std::max(m_held->obtained + elapsed, m_retry_at);
-        step = m_held->renewable && !m_capped ? Step::renew : Step::login;
+        // An expired token cannot be renewed (say Vault was down for
+        // longer than its TTL): go straight to a new login.
+        const bool expired = Clock::now() >= m_held->expires;
+        step = m_held->renewable && !m_capped && !expired ? Step::renew
+                                                          : Step::login;
       }
     }
     const std::uint64_t logins = m_logins;
