@@ -248,6 +248,28 @@ Client::Client(Config config)
 Client::~Client() = default;
 
 Result<Response> Client::execute(const Request& req, Deadline deadline) {
+  auto r = attempts(req, deadline);
+  if (!r && req.token) {
+    Error e = r.error();
+    e.message = redact_secret(e.message, *req.token);
+    return e;
+  }
+  return r;
+}
+
+Error Client::decode(const Request& req, const Response& response) const {
+  Error e = error_for_status(response.status,
+                             req.path,
+                             response.body,
+                             response.body.is_null() ? BodyFormat::empty
+                                                     : BodyFormat::json);
+  if (req.token) {
+    e.message = redact_secret(e.message, *req.token);
+  }
+  return e;
+}
+
+Result<Response> Client::attempts(const Request& req, Deadline deadline) {
   if (!m_valid) {
     return m_valid.error();
   }
@@ -384,12 +406,11 @@ Result<Response> Client::execute(const Request& req, Deadline deadline) {
                                         req.path,
                                         detail));
         case Failure::truncated:
-          return make_error(
-              ErrorKind::internal,
-              errc::invalid_response,
-              fmt::format("vault: reply to {} was cut short: {}",
-                          req.path,
-                          detail));
+          return make_error(ErrorKind::internal,
+                            errc::invalid_response,
+                            fmt::format("vault: reply to {} was cut short: {}",
+                                        req.path,
+                                        detail));
         case Failure::too_large:
           return make_error(
               ErrorKind::internal,
@@ -521,23 +542,8 @@ Result<Response> Client::execute(const Request& req, Deadline deadline) {
 
 Result<Response> Client::request(const Request& req, Deadline deadline) {
   auto r = execute(req, deadline);
-  if (!r) {
-    Error e = r.error();
-    if (req.token) {
-      e.message = redact_secret(e.message, *req.token);
-    }
-    return e;
-  }
-  if (r->status >= 300) {
-    Error e = error_for_status(r->status,
-                               req.path,
-                               r->body,
-                               r->body.is_null() ? BodyFormat::empty
-                                                 : BodyFormat::json);
-    if (req.token) {
-      e.message = redact_secret(e.message, *req.token);
-    }
-    return e;
+  if (r && r->status >= 300) {
+    return decode(req, *r);
   }
   return r;
 }

@@ -201,6 +201,9 @@ private:
   // Runs `req` with retries; returns any final HTTP answer, whatever its
   // status, or the error that ended the attempts.
   Result<Response> execute(const Request& req, Deadline deadline);
+  Result<Response> attempts(const Request& req, Deadline deadline);
+  // The typed error for an answer >= 300, with `req`'s token redacted.
+  Error decode(const Request& req, const Response& response) const;
   // execute, then turns an answer >= 300 into a typed error.
   Result<Response> request(const Request& req, Deadline deadline);
 

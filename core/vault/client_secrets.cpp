@@ -102,8 +102,7 @@ Result<MountInfo> Client::mount_info(const SecretString& token,
     info.path = std::string(path.substr(0, slash)) + "/";
     info.type = "kv";
   } else if (response->status >= 300) {
-    return error_for_status(
-        response->status, r.path, response->body, BodyFormat::json);
+    return decode(r, *response);
   } else {
     const json& data =
         response->body.is_object() && response->body.contains("data")
@@ -202,7 +201,7 @@ Result<KvSecret> Client::read_kv(const SecretString& token,
   }
   const long status = response->status;
   if (status != 200 && status != 404) {
-    return error_for_status(status, r.path, response->body, BodyFormat::json);
+    return decode(r, *response);
   }
   // A 404 may hold a full envelope: a deleted or destroyed version.
   json& body = response->body;
@@ -212,7 +211,7 @@ Result<KvSecret> Client::read_kv(const SecretString& token,
           : nullptr;
   if (!data) {
     if (status == 404) {
-      return error_for_status(status, r.path, body, BodyFormat::json);
+      return decode(r, *response);
     }
     return make_error(ErrorKind::internal,
                       errc::invalid_response,
@@ -286,8 +285,7 @@ Result<std::vector<std::string>> Client::list_keys(const SecretString& token,
     return std::vector<std::string>{};
   }
   if (response->status >= 300) {
-    return error_for_status(
-        response->status, r.path, response->body, BodyFormat::json);
+    return decode(r, *response);
   }
   return parse_keys(*response, r.path);
 }

@@ -165,11 +165,13 @@ Result<Config> Config::from_env(const Getenv& getenv) {
     c.tls.skip_verify = *b ? SkipVerify::yes : SkipVerify::no;
   }
   if (auto v = read(getenv, "VAULT_MAX_RETRIES")) {
+    const std::string_view text = *v;
     int n = -1;
-    const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || end != v->data() + v->size() || n < 0) {
+    const auto [end, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || n < 0) {
       return bad_config(
-          fmt::format("VAULT_MAX_RETRIES \"{}\" is not a count", *v));
+          fmt::format("VAULT_MAX_RETRIES \"{}\" is not a count", text));
     }
     c.max_retries = n;
   }

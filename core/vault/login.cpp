@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 using Millis = std::chrono::milliseconds;
 
 // Credential files hold one token or ID; anything bigger is a mistake.
-constexpr std::size_t k_max_credential_file = 64 * 1024;
+constexpr std::size_t k_max_credential_file = std::size_t{64} * 1024;
 
 Error bad_config(std::string message) {
   return make_error(

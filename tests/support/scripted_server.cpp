@@ -283,7 +283,7 @@ void ScriptedServer::serve(int fd, int index) {
     std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " " +
                       reason(reply.status) + "\r\n";
     for (const auto& [name, value] : reply.headers) {
-      out += name + ": " + value + "\r\n";
+      out.append(name).append(": ").append(value).append("\r\n");
     }
     if (reply.action == Reply::Action::stream) {
       if (reply.stream_bytes > 0) {
@@ -296,7 +296,9 @@ void ScriptedServer::serve(int fd, int index) {
         return;
       }
       const std::string zeros(65536, '0');
-      std::string chunk = "10000\r\n" + zeros + "\r\n";
+      std::string chunk = "10000\r\n";
+      chunk += zeros;
+      chunk += "\r\n";
       std::uint64_t sent = 0;
       while (!m_stop &&
              (reply.stream_bytes == 0 || sent < reply.stream_bytes)) {

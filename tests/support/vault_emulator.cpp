@@ -17,8 +17,6 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
-
 namespace vsp::test {
 namespace {
 
@@ -96,6 +94,7 @@ VaultEmulator::start(const EmulatorOptions& options, std::string* why) {
     args.insert(args.end(), {"--audit-log", options.audit_log});
   }
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) {
     argv.push_back(a.data());
   }
@@ -305,7 +304,7 @@ TempDir::~TempDir() {
 
 std::string TempDir::write(const std::string& name,
                            const std::string& content) const {
-  const std::string path = file(name);
+  std::string path = file(name);
   std::ofstream out(path, std::ios::trunc);
   out << content;
   return path;
