@@ -457,28 +457,31 @@ void Auth::invalidate(const SecretString& token) {
 }
 
 Result<SecretString> Auth::login(Deadline deadline) {
-  std::uint64_t seen = 0;
-  {
-    const std::lock_guard<std::mutex> guard(m_mutex);
-    seen = m_logins;
-  }
-  std::unique_lock<std::timed_mutex> in_login(m_login_mutex, std::defer_lock);
-  if (!in_login.try_lock_until(deadline.at())) {
+  std::unique_lock<std::mutex> lock(m_mutex);
+  const std::uint64_t seen = m_logins;
+  if (!m_wake.wait_until(lock, deadline.at(), [&] { return !m_logging_in; })) {
     return make_error(ErrorKind::timeout,
                       errc::timeout,
                       "vault: deadline passed waiting for the vault login");
   }
-  {
-    // Another caller may have logged in while this one waited.
-    const std::lock_guard<std::mutex> guard(m_mutex);
-    if (m_logins != seen && m_held && !m_invalid &&
-        Clock::now() < m_held->expires) {
-      return m_held->token;
-    }
+  // Another caller may have logged in while this one waited.
+  if (m_logins != seen && m_held && !m_invalid &&
+      Clock::now() < m_held->expires) {
+    return m_held->token;
   }
+  m_logging_in = true;
+  lock.unlock();
+
   auto r = m_method->login(m_client, deadline);
+
+  lock.lock();
+  m_logging_in = false;
+  m_wake.notify_all();
   if (!r) {
-    note_failure(r.error());
+    ++m_failures;
+    m_retry_at = Clock::now() + jittered_backoff(m_failures, m_policy);
+    m_last_error = r.error().message;
+    lock.unlock();
     log::warn("vault",
               "login failed method={}: {}",
               m_method->name(),
@@ -494,13 +497,6 @@ Result<SecretString> Auth::login(Deadline deadline) {
   held->renewable = r->renewable;
   held->obtained = now;
   held->expires = r->ttl.count() > 0 ? now + r->ttl : Clock::time_point::max();
-  log::info("vault",
-            "logged in method={} accessor={} ttl={}s renewable={}",
-            m_method->name(),
-            held->accessor,
-            held->ttl.count(),
-            held->renewable);
-  const std::lock_guard<std::mutex> guard(m_mutex);
   m_held = std::move(held);
   m_invalid = false;
   m_capped = false;
@@ -508,15 +504,16 @@ Result<SecretString> Auth::login(Deadline deadline) {
   m_retry_at = {};
   m_last_error.clear();
   ++m_logins;
-  m_wake.notify_all();
-  return m_held->token;
-}
-
-void Auth::note_failure(const Error& e) {
-  const std::lock_guard<std::mutex> guard(m_mutex);
-  ++m_failures;
-  m_retry_at = Clock::now() + jittered_backoff(m_failures, m_policy);
-  m_last_error = e.message;
+  SecretString token = m_held->token;
+  const std::string accessor = m_held->accessor;
+  lock.unlock();
+  log::info("vault",
+            "logged in method={} accessor={} ttl={}s renewable={}",
+            m_method->name(),
+            accessor,
+            r->ttl.count(),
+            r->renewable);
+  return token;
 }
 
 void Auth::start_renewer() {

@@ -130,7 +130,6 @@ private:
   Result<SecretString> login(Deadline deadline);
   void renew_loop();
   void renew_once();
-  void note_failure(const Error& e);
 
   Client& m_client;
   std::unique_ptr<LoginMethod> m_method;
@@ -148,7 +147,7 @@ private:
   std::uint64_t m_renewals = 0;
   std::string m_last_error;
 
-  std::timed_mutex m_login_mutex; // one login at a time
+  bool m_logging_in = false; // one login at a time; others wait on m_wake
   std::thread m_renewer;
 };
 

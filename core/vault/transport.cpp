@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include <array>
 #include <cctype>
@@ -32,7 +33,44 @@ struct Transfer {
   int prereq_calls = 0;
   bool too_large = false;
   bool replay_blocked = false;
+  bool cert_requested = false; // the server asked for a client certificate
+  bool alert_received = false; // the server sent a TLS alert
 };
+
+// The transfer running on this thread. OpenSSL's message callback belongs
+// to an SSL_CTX that outlives the transfer (the connection is reused), so
+// it finds its transfer here rather than through a stored pointer.
+thread_local Transfer* t_current = nullptr;
+
+// Sees TLS records as OpenSSL handles them. With TLS 1.3 a server that
+// wants a client certificate refuses after the client has finished its
+// handshake, and its alert can lose the race against the connection reset;
+// remembering the CertificateRequest keeps such a failure a TLS one.
+void on_tls_message(int write_p,
+                    int,
+                    int content_type,
+                    const void* buf,
+                    std::size_t len,
+                    SSL*,
+                    void*) {
+  Transfer* t = t_current;
+  if (!t || write_p || len == 0) {
+    return;
+  }
+  const auto first = static_cast<const unsigned char*>(buf)[0];
+  if (content_type == SSL3_RT_HANDSHAKE &&
+      first == SSL3_MT_CERTIFICATE_REQUEST) {
+    t->cert_requested = true;
+  } else if (content_type == SSL3_RT_ALERT && len >= 2 &&
+             first == SSL3_AL_FATAL) {
+    t->alert_received = true;
+  }
+}
+
+CURLcode on_ssl_ctx(CURL*, void* ctx, void*) {
+  SSL_CTX_set_msg_callback(static_cast<SSL_CTX*>(ctx), &on_tls_message);
+  return CURLE_OK;
+}
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -154,15 +192,13 @@ Failure classify(CURLcode rc, const Transfer& t, std::string_view detail) {
     return Failure::timeout;
   case CURLE_SEND_ERROR:
   case CURLE_RECV_ERROR:
-    // With TLS 1.3 a server that wants a client certificate says so with
-    // an alert after the client considers the handshake done.
-    if (lower(detail).find("alert") != std::string::npos) {
+  case CURLE_GOT_NOTHING:
+    if (t.alert_received || lower(detail).find("alert") != std::string::npos) {
       return Failure::tls;
     }
     return Failure::connection_lost;
   case CURLE_PARTIAL_FILE:
     return Failure::truncated;
-  case CURLE_GOT_NOTHING:
   case CURLE_HTTP2:
   case CURLE_HTTP2_STREAM:
     return Failure::connection_lost;
@@ -279,6 +315,7 @@ struct Transport::Impl {
 
 void Transport::Impl::set_tls(CURL* h) const {
   curl_easy_setopt(h, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+  curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, &on_ssl_ctx);
   if (!tls.ca_pem.empty()) {
     curl_blob blob{const_cast<char*>(tls.ca_pem.data()),
                    tls.ca_pem.size(),
@@ -428,7 +465,9 @@ HttpResult Transport::perform(const HttpRequest& r) {
   curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, &on_prereq);
   curl_easy_setopt(h, CURLOPT_PREREQDATA, &transfer);
 
+  t_current = &transfer;
   const CURLcode rc = curl_easy_perform(h);
+  t_current = nullptr;
 
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &result.status);
   long connects = 0;
@@ -449,6 +488,17 @@ HttpResult Transport::perform(const HttpRequest& r) {
       result.detail.pop_back();
     }
     result.failure = classify(rc, transfer, result.detail);
+    // Asked for a certificate, sent none, dropped before any answer: the
+    // server requires one, whether its alert or its reset arrived first.
+    const bool no_cert_sent =
+        transfer.cert_requested && m_impl->tls.client_cert.empty();
+    if (no_cert_sent && result.status == 0 &&
+        (result.failure == Failure::connection_lost ||
+         result.failure == Failure::tls)) {
+      result.failure = Failure::tls;
+      result.detail = "the server requires a client certificate and none is "
+                      "configured (VAULT_CLIENT_CERT, VAULT_CLIENT_KEY)";
+    }
     if (result.failure == Failure::local) {
       result.detail += " (libcurl error " + std::to_string(rc) + ")";
     }

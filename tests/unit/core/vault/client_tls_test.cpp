@@ -171,5 +171,7 @@ TEST_CASE("Client over TLS presents a client certificate",
     const auto r = client.lookup_self(root, soon());
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == errc::tls);
+    CHECK_THAT(r.error().message,
+               Catch::Contains("requires a client certificate"));
   }
 }
