@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <thread>
 
 using namespace vsp;
@@ -322,80 +323,86 @@ TEST_CASE("Client KV reads, v1 and v2, deleted and destroyed",
   START(f);
   Client& c = *f->client;
   const CallOptions none;
-  REQUIRE(c.write_secret(f->root,
-                         "secret/data/app/db",
-                         {{"data", {{"password", "v1"}}}},
-                         none,
-                         soon())
-              .ok());
-  REQUIRE(c.write_secret(f->root,
-                         "secret/data/app/db",
-                         {{"data", {{"password", "v2"}}}},
-                         none,
-                         soon())
-              .ok());
-  REQUIRE(c.write_secret(f->root, "kv1/legacy", {{"user", "u1"}}, none, soon())
+  // A fresh name per run: a real Vault keeps what earlier runs wrote.
+  const std::string name = "db-" + std::to_string(std::random_device{}());
+  const std::string path = "secret/app/" + name;
+  const auto write = [&](const char* password) {
+    auto w = c.write_secret(f->root,
+                            "secret/data/app/" + name,
+                            {{"data", {{"password", password}}}},
+                            none,
+                            soon());
+    REQUIRE(w.ok());
+    return w->data["version"].get<int>();
+  };
+  const int first = write("v1");
+  const int second = write("v2");
+  REQUIRE(second == first + 1);
+  REQUIRE(c.write_secret(f->root, "kv1/" + name, {{"user", "u1"}}, none, soon())
               .ok());
 
   SECTION("latest and a given version of v2") {
-    const auto s = c.read_kv(f->root, "secret/app/db", std::nullopt, soon());
+    const auto s = c.read_kv(f->root, path, std::nullopt, soon());
     REQUIRE(s.ok());
     CHECK(s->kv_version == 2);
     CHECK(s->mount == "secret/");
     CHECK(s->data["password"] == "v2");
-    CHECK(s->metadata.version == 2);
-    const auto v1 = c.read_kv(f->root, "secret/app/db", 1, soon());
+    CHECK(s->metadata.version == second);
+    const auto v1 = c.read_kv(f->root, path, first, soon());
     REQUIRE(v1.ok());
     CHECK(v1->data["password"] == "v1");
   }
   SECTION("v1") {
-    const auto s = c.read_kv(f->root, "kv1/legacy", std::nullopt, soon());
+    const auto s = c.read_kv(f->root, "kv1/" + name, std::nullopt, soon());
     REQUIRE(s.ok());
     CHECK(s->kv_version == 1);
     CHECK(s->data["user"] == "u1");
-    const auto m = c.mount_info(f->root, "kv1/legacy", soon());
+    const auto m = c.mount_info(f->root, "kv1/" + name, soon());
     CHECK(m->path == "kv1/");
   }
   SECTION("soft-deleted, then destroyed") {
-    REQUIRE(
-        c.write_secret(
-             f->root, "secret/delete/app/db", {{"versions", {1}}}, none, soon())
-            .ok());
-    CHECK(c.read_kv(f->root, "secret/app/db", 1, soon()).error().code ==
-          errc::deleted);
     REQUIRE(c.write_secret(f->root,
-                           "secret/destroy/app/db",
-                           {{"versions", {1}}},
+                           "secret/delete/app/" + name,
+                           {{"versions", {first}}},
                            none,
                            soon())
                 .ok());
-    CHECK(c.read_kv(f->root, "secret/app/db", 1, soon()).error().code ==
+    CHECK(c.read_kv(f->root, path, first, soon()).error().code ==
+          errc::deleted);
+    REQUIRE(c.write_secret(f->root,
+                           "secret/destroy/app/" + name,
+                           {{"versions", {first}}},
+                           none,
+                           soon())
+                .ok());
+    CHECK(c.read_kv(f->root, path, first, soon()).error().code ==
           errc::destroyed);
-    CHECK(c.read_kv(f->root, "secret/app/db", std::nullopt, soon()).ok());
+    CHECK(c.read_kv(f->root, path, std::nullopt, soon()).ok());
   }
   SECTION("misses") {
-    CHECK(c.read_kv(f->root, "secret/app/none", std::nullopt, soon())
+    CHECK(
+        c.read_kv(f->root, path + "-none", std::nullopt, soon()).error().code ==
+        errc::not_found);
+    CHECK(c.read_kv(f->root, path, second + 50, soon()).error().code ==
+          errc::not_found);
+    CHECK(c.read_kv(f->root, "kv1/" + name + "-none", std::nullopt, soon())
               .error()
               .code == errc::not_found);
-    CHECK(c.read_kv(f->root, "secret/app/db", 99, soon()).error().code ==
-          errc::not_found);
-    CHECK(c.read_kv(f->root, "kv1/none", std::nullopt, soon()).error().code ==
-          errc::not_found);
   }
   SECTION("a token without access is denied, not guessed") {
     TokenCreateRequest req;
     req.policies = {"default"};
     const auto t = c.create_token(f->root, req, soon());
     REQUIRE(t.ok());
-    const auto r =
-        c.read_kv(t->client_token, "secret/app/db", std::nullopt, soon());
+    const auto r = c.read_kv(t->client_token, path, std::nullopt, soon());
     CHECK(r.error().code == errc::permission_denied);
   }
   SECTION("list") {
     const auto keys = c.list_keys(f->root, "secret/metadata/app", soon());
     REQUIRE(keys.ok());
-    CHECK(*keys == std::vector<std::string>{"db"});
-    const auto empty = c.list_keys(f->root, "secret/metadata/nothing", soon());
+    CHECK(std::find(keys->begin(), keys->end(), name) != keys->end());
+    const auto empty =
+        c.list_keys(f->root, "secret/metadata/nothing-" + name, soon());
     REQUIRE(empty.ok());
     CHECK(empty->empty());
   }
