@@ -35,10 +35,6 @@ Result<Config> Config::from_env(const Getenv& getenv) {
   text("VSP_SOCKET", c.socket_path);
   text("VSP_SOCKET_GROUP", c.socket_group);
   text("VSP_RULES", c.rules_path);
-  text("VSP_TOKEN_FILE", c.token_file);
-  text("VSP_ROLE_ID_FILE", c.role_id_file);
-  text("VSP_SECRET_ID_FILE", c.secret_id_file);
-  text("VSP_APPROLE_MOUNT", c.approle_mount);
 
   if (auto v = getenv("VSP_SOCKET_MODE"); v && !v->empty()) {
     char* end = nullptr;
@@ -84,24 +80,11 @@ Result<Config> Config::from_env(const Getenv& getenv) {
                  "VSP_SECRET_ID_FILE): environment variables show in `docker "
                  "plugin inspect`");
   }
-  const bool approle = !c.role_id_file.empty() || !c.secret_id_file.empty();
-  if (approle && (c.role_id_file.empty() || c.secret_id_file.empty())) {
-    return Error(ErrorKind::invalid_input,
-                 "invalid_config",
-                 "AppRole login needs both VSP_ROLE_ID_FILE and "
-                 "VSP_SECRET_ID_FILE");
+  auto login = vault::LoginConfig::from_env(getenv);
+  if (!login) {
+    return login.error();
   }
-  if (approle && !c.token_file.empty()) {
-    return Error(ErrorKind::invalid_input,
-                 "invalid_config",
-                 "set either VSP_TOKEN_FILE or the AppRole files, not both");
-  }
-  if (!approle && c.token_file.empty()) {
-    return Error(ErrorKind::invalid_input,
-                 "invalid_config",
-                 "no Vault login configured: set VSP_TOKEN_FILE, or "
-                 "VSP_ROLE_ID_FILE and VSP_SECRET_ID_FILE");
-  }
+  c.login = std::move(*login);
   return c;
 }
 

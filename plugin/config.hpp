@@ -2,6 +2,7 @@
 
 #include "core/util/log.hpp"
 #include "core/util/result.hpp"
+#include "core/vault/login.hpp"
 
 #include <sys/types.h>
 
@@ -12,7 +13,7 @@
 
 namespace vsp::plugin {
 
-using Getenv = std::function<std::optional<std::string>(const char*)>;
+using vault::Getenv;
 
 // The plugin's settings, all from environment variables because that is
 // what `docker plugin set` manages. Credentials are never among them: the
@@ -22,14 +23,11 @@ struct Config {
   std::string socket_group;                                 // VSP_SOCKET_GROUP
   mode_t socket_mode = 0660;                      // VSP_SOCKET_MODE (octal)
   std::string rules_path = "/etc/vsp/rules.yaml"; // VSP_RULES
-  std::string token_file;                         // VSP_TOKEN_FILE
-  std::string role_id_file;                       // VSP_ROLE_ID_FILE
-  std::string secret_id_file;                     // VSP_SECRET_ID_FILE
-  std::string approle_mount = "approle";          // VSP_APPROLE_MOUNT
-  std::chrono::milliseconds deadline{5000};       // VSP_DEADLINE
-  std::chrono::seconds reuse_window{300};         // VSP_REUSE_WINDOW
-  unsigned workers = 16;                          // VSP_WORKERS
-  log::Level log_level = log::Level::info;        // VSP_LOG_LEVEL
+  vault::LoginConfig login; // VSP_TOKEN_FILE, or the AppRole files
+  std::chrono::milliseconds deadline{5000}; // VSP_DEADLINE
+  std::chrono::seconds reuse_window{300};   // VSP_REUSE_WINDOW
+  unsigned workers = 16;                    // VSP_WORKERS
+  log::Level log_level = log::Level::info;  // VSP_LOG_LEVEL
 
   // Reads the variables above. Fails on malformed values, on a missing
   // login (neither a token file nor an AppRole pair), and on VAULT_TOKEN,

@@ -71,7 +71,7 @@ Error explain_failure(const docker::SecretRequest& request,
 Plugin::Plugin(Config config,
                rules::RuleSet rules,
                vault::Client& vault,
-               issuer::LoginToken& login)
+               vault::TokenSource& login)
     : m_config(std::move(config)),
       m_rules(std::make_shared<const rules::RuleSet>(std::move(rules))),
       m_issuer(vault, login, issuer::IssuerOptions{m_config.reuse_window}) {}

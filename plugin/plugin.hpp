@@ -18,7 +18,7 @@ public:
   Plugin(Config config,
          rules::RuleSet rules,
          vault::Client& vault,
-         issuer::LoginToken& login);
+         vault::TokenSource& login);
 
   // Answers one HTTP request from Docker. Never throws.
   HttpResponse handle(const HttpRequest& request);

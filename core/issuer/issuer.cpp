@@ -4,6 +4,8 @@
 #include "core/util/log.hpp"
 #include "core/util/random.hpp"
 #include "core/vault/client.hpp"
+#include "core/vault/errors.hpp"
+#include "core/vault/login.hpp"
 
 #include <fmt/format.h>
 
@@ -84,7 +86,9 @@ task_metadata(const docker::SecretRequest& request,
   return meta;
 }
 
-Issuer::Issuer(vault::Client& vault, LoginToken& login, IssuerOptions options)
+Issuer::Issuer(vault::Client& vault,
+               vault::TokenSource& login,
+               IssuerOptions options)
     : m_vault(vault), m_login(login), m_options(options) {}
 
 Result<Issued> Issuer::issue(const docker::SecretRequest& request,
@@ -127,7 +131,7 @@ Result<CachedValue> Issuer::mint(const docker::SecretRequest& request,
   // A refused login token is replaced once: Vault minted nothing, so
   // asking again with a fresh login cannot duplicate a credential.
   for (int attempt = 0;; ++attempt) {
-    auto login = m_login.get(deadline);
+    auto login = m_login.current(deadline);
     if (!login) {
       return login.error();
     }
@@ -160,7 +164,7 @@ Result<CachedValue> Issuer::mint(const docker::SecretRequest& request,
     if (is_invalid_token(failure) && attempt == 0 && !deadline.expired()) {
       log::warn("issuer",
                 "the plugin's Vault token was refused; logging in again");
-      m_login.rejected(*login);
+      m_login.invalidate(*login);
       continue;
     }
     return failure;

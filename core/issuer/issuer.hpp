@@ -13,19 +13,10 @@
 
 namespace vsp::vault {
 class Client;
-}
+class TokenSource;
+} // namespace vsp::vault
 
 namespace vsp::issuer {
-
-// The plugin's own Vault login, as the issuer needs it.
-class LoginToken {
-public:
-  virtual ~LoginToken() = default;
-  // The token to call Vault with; may log in first, within `deadline`.
-  virtual Result<SecretString> get(Deadline deadline) = 0;
-  // Vault refused `token` as invalid or expired: log in again next time.
-  virtual void rejected(const SecretString& token) = 0;
-};
 
 struct IssuerOptions {
   // How long a repeated request for the same task and secret gets the
@@ -47,7 +38,9 @@ struct Issued {
 // requests for one task idempotent.
 class Issuer {
 public:
-  Issuer(vault::Client& vault, LoginToken& login, IssuerOptions options);
+  Issuer(vault::Client& vault,
+         vault::TokenSource& login,
+         IssuerOptions options);
 
   // Issues what `decision` grants to the task in `request`, all within
   // `deadline`. Vault errors come back with their kind and code intact.
@@ -62,7 +55,7 @@ private:
                            Deadline deadline);
 
   vault::Client& m_vault;
-  LoginToken& m_login;
+  vault::TokenSource& m_login;
   IssuerOptions m_options;
   ReuseCache m_cache;
 };

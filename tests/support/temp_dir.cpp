@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace vsp::test {
@@ -26,6 +27,14 @@ TempDir::~TempDir() {
 
 std::string TempDir::file(const std::string& name) const {
   return m_path + "/" + name;
+}
+
+std::string TempDir::write(const std::string& name,
+                           const std::string& content) const {
+  std::string path = file(name);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  return path;
 }
 
 } // namespace vsp::test

@@ -16,6 +16,8 @@ public:
   const std::string& path() const { return m_path; }
   // `path()/name`.
   std::string file(const std::string& name) const;
+  // Writes `content` to file(name) and returns that path.
+  std::string write(const std::string& name, const std::string& content) const;
 
 private:
   std::string m_path;

@@ -286,30 +286,6 @@ std::unique_ptr<VaultTarget> vault_target(std::string* why,
   return target;
 }
 
-TempDir::TempDir() {
-  std::string tmpl =
-      (env("TMPDIR").empty() ? std::string("/tmp") : env("TMPDIR")) +
-      "/vsp-test-XXXXXX";
-  if (::mkdtemp(tmpl.data())) {
-    m_path = tmpl;
-  }
-}
-
-TempDir::~TempDir() {
-  if (!m_path.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(m_path, ec);
-  }
-}
-
-std::string TempDir::write(const std::string& name,
-                           const std::string& content) const {
-  std::string path = file(name);
-  std::ofstream out(path, std::ios::trunc);
-  out << content;
-  return path;
-}
-
 int run_shell(const std::string& command) {
   const int rc = std::system(command.c_str()); // NOLINT(cert-env33-c)
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;

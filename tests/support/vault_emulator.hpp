@@ -1,5 +1,7 @@
 #pragma once
 
+#include "tests/support/temp_dir.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <sys/types.h>
@@ -97,23 +99,6 @@ std::unique_ptr<VaultTarget> vault_target(std::string* why,
 
 // A scratch directory under TMPDIR, removed with its content on
 // destruction.
-class TempDir {
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return m_path; }
-  std::string file(const std::string& name) const {
-    return m_path + "/" + name;
-  }
-  // Writes `content` to file(name) and returns that path.
-  std::string write(const std::string& name, const std::string& content) const;
-
-private:
-  std::string m_path;
-};
-
 // Runs a command line with /bin/sh; returns its exit status.
 int run_shell(const std::string& command);
 
