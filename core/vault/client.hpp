@@ -27,6 +27,21 @@ class Transport;
 // call is bounded by its Deadline, retries per spec 8.2 inside it, and
 // fails with an Error whose code is one of errc. Tokens travel only in
 // the X-Vault-Token header and never appear in logs or errors.
+//
+// Retries: 412, 429 (waiting exactly Retry-After), 5xx but 501, and
+// connection failures, up to Config::max_retries more attempts, with a
+// jittered linear backoff; no wait is started that would end past the
+// deadline. One 301/302/307/308 is followed per attempt, never from https
+// to http. TLS failures, other 4xx and bad replies are not retried.
+//
+// Minting::yes calls (token create, logins, dynamic credentials, wrap,
+// unwrap, rewrap) are replayed only when the request certainly did not
+// reach Vault (refused, unresolvable, connect timeout) or Vault refused
+// it before acting (412, 429, 503 sealed or standby, a redirect). A 5xx
+// carrying Vault's own {"errors"} is final: Vault rolls back a failed
+// mint, so there is nothing to revoke. A lost answer (reset or timeout
+// after sending, a truncated or non-JSON 2xx, a 5xx page from a proxy)
+// fails with errc::outcome_unknown: something may have been minted.
 class Client {
 public:
   // Cheap: connections open lazily. An invalid config makes every call

@@ -710,11 +710,9 @@ TEST_CASE("Client keeps tokens out of logs and errors", "[vault]") {
   std::atomic<int> n{0};
   ScriptedServer server([&](const SeenRequest&) {
     // A hostile or buggy server echoing the token in its error.
-    return ++n % 2
-               ? Reply::json(
-                     500,
-                     R"({"errors":["token hvs.TESTtokenTESTtokenTESTtoken01 broke"]})")
-               : Reply::act(Action::reset);
+    const char* echo =
+        R"({"errors":["token hvs.TESTtokenTESTtokenTESTtoken01 broke"]})";
+    return ++n % 2 ? Reply::json(500, echo) : Reply::act(Action::reset);
   });
   Client client(fast(server.address()));
   const auto r = get(client, "secret/x");

@@ -35,8 +35,8 @@ TEST_CASE("parse_token_auth reads a token create reply", "[vault]") {
 TEST_CASE("parse_wrap_info reads wrap_info", "[vault]") {
   Response r{200, json::parse(R"({"request_id":"","wrap_info":{
     "token":"hvs.WWWWWWWWWWWWWWWWWWWWWWWW","accessor":"wacc","ttl":300,
-    "creation_time":"2024-01-01T00:00:00Z","creation_path":"auth/token/create/r",
-    "wrapped_accessor":"inner"}})")};
+    "creation_time":"2024-01-01T00:00:00Z",
+    "creation_path":"auth/token/create/r","wrapped_accessor":"inner"}})")};
   const auto w = parse_wrap_info(r, "auth/token/create/r");
   REQUIRE(w.ok());
   CHECK(w->token.reveal() == "hvs.WWWWWWWWWWWWWWWWWWWWWWWW");
