@@ -14,6 +14,7 @@ public:
   SecretString() = default;
   explicit SecretString(std::string value) : m_value(std::move(value)) {}
   explicit SecretString(std::string_view value) : m_value(value) {}
+  explicit SecretString(const char* value) : m_value(value) {}
   SecretString(const SecretString& other) = default;
   SecretString(SecretString&& other) noexcept;
   SecretString& operator=(const SecretString& other);

@@ -16,12 +16,8 @@ void write(vault::Client& client,
            const SecretString& root,
            const std::string& path,
            const nlohmann::json& body) {
-  auto r = client.call(vault::Method::post,
-                       path,
-                       &body,
-                       &root,
-                       {},
-                       Deadline::after(10s));
+  auto r = client.call(
+      vault::Method::post, path, &body, &root, {}, Deadline::after(10s));
   INFO(path);
   REQUIRE(r.ok());
 }
@@ -29,8 +25,7 @@ void write(vault::Client& client,
 nlohmann::json policy(const std::string& path,
                       std::vector<std::string> capabilities) {
   return {{"policy",
-           nlohmann::json{
-               {"path", {{path, {{"capabilities", capabilities}}}}}}
+           nlohmann::json{{"path", {{path, {{"capabilities", capabilities}}}}}}
                .dump()}};
 }
 
