@@ -82,6 +82,13 @@ Error sqlite_error(const std::string& path,
         ErrorKind::unavailable, "ledger_full", path, "disk full");
   case SQLITE_READONLY:
   case SQLITE_PERM:
+    if (rc == SQLITE_READONLY_DIRECTORY) {
+      return ledger_failure(ErrorKind::unavailable,
+                            "ledger_readonly",
+                            path,
+                            "read-only: its directory is not writable "
+                            "(the -wal and -shm files live there)");
+    }
     if (os_errno == EROFS || os_errno == EACCES || os_errno == EPERM) {
       return classify_errno(path, "read-only", os_errno);
     }

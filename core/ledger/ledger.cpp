@@ -6,6 +6,7 @@
 #include "core/util/log.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -136,7 +137,8 @@ Result<std::unique_ptr<Database>> open_writer(const std::string& path,
     return ledger_error(ErrorKind::unavailable,
                         "ledger_readonly",
                         path,
-                        "read-only (file permissions or file system)");
+                        "read-only (file permissions or a read-only file "
+                        "system)");
   }
 
   auto journal = (*db)->query_text("PRAGMA journal_mode = WAL");
@@ -207,8 +209,12 @@ Result<std::unique_ptr<Database>> open_reader(const std::string& path,
     return set.error();
   }
 
+  // On read-only media SQLite fails to open the WAL index: EROFS when it
+  // tries to create it, ENOENT when it then looks for an existing one.
   auto checked = check_schema(**db, schema_migrations());
-  if (!checked.ok() && checked.error().code == "ledger_readonly" &&
+  if (!checked.ok() &&
+      (checked.error().code == "ledger_readonly" ||
+       checked.error().code == "ledger_io") &&
       on_read_only_file_system(path)) {
     return open_snapshot(path, options);
   }
@@ -789,15 +795,37 @@ Result<std::int64_t> Ledger::prune(std::int64_t cutoff_ms) {
 
 Status Ledger::check() {
   std::lock_guard lock(m_mutex);
-  auto result = m_db->query_text("PRAGMA quick_check");
-  if (!result.ok()) {
-    return result.error();
+  // quick_check answers "ok", or rows of problems (a row may hold several
+  // lines, the first led by "*** in database main ***").
+  auto select = m_db->prepare("PRAGMA quick_check(3)");
+  if (!select.ok()) {
+    return select.error();
   }
-  if (*result != "ok") {
-    return ledger_error(ErrorKind::unavailable,
-                        "ledger_corrupt",
-                        m_path,
-                        fmt::format("integrity check failed: {}", *result));
+  std::vector<std::string> problems;
+  for (;;) {
+    auto more = (*select)->step();
+    if (!more.ok()) {
+      return more.error();
+    }
+    if (!*more) {
+      break;
+    }
+    const std::string text = (*select)->text(0);
+    for (std::size_t at = 0; at < text.size();) {
+      const auto end = std::min(text.find('\n', at), text.size());
+      const std::string_view line(text.data() + at, end - at);
+      if (!line.empty() && line != "ok" && !line.starts_with("***")) {
+        problems.emplace_back(line);
+      }
+      at = end + 1;
+    }
+  }
+  if (!problems.empty()) {
+    return ledger_error(
+        ErrorKind::unavailable,
+        "ledger_corrupt",
+        m_path,
+        fmt::format("integrity check failed: {}", fmt::join(problems, "; ")));
   }
   return ok_status();
 }

@@ -143,6 +143,16 @@ int schema_version() {
 
 Status migrate(Database& db, std::span<const Migration> steps) {
   const int target = target_of(steps);
+  // The common case, a current file, needs no write lock: opening beside
+  // a busy writer must not wait for it.
+  auto seen = identify(db, target);
+  if (!seen.ok()) {
+    return seen.error();
+  }
+  if (*seen == target) {
+    return ok_status();
+  }
+
   for (;;) {
     // Another process may be upgrading the same file: the version is read
     // again under the write lock each time.
