@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 #include <utility>
 
 namespace vsp::ledger {
@@ -80,12 +82,74 @@ Result<std::vector<std::string>> policies_from_json(const std::string& path,
   return policies;
 }
 
-} // namespace
+void add_equal(Select& select,
+               std::string_view column,
+               const std::optional<std::string>& value) {
+  if (value) {
+    select.sql += fmt::format(" AND {} = ?", column);
+    select.params.emplace_back(*value);
+  }
+}
 
-const std::string_view k_issuance_columns =
-    "id, created_ms, task_id, task_name, service_id, service_name, node_id, "
-    "secret, rule, kind, accessor, wrapping_accessor, lease_id, policies, "
-    "ttl_s, expires_ms, state, changed_ms, reason";
+// Either of two columns equal to `value`.
+void add_either(Select& select,
+                std::string_view first,
+                std::string_view second,
+                const std::optional<std::string>& value) {
+  if (value) {
+    select.sql += fmt::format(" AND ({} = ? OR {} = ?)", first, second);
+    select.params.emplace_back(*value);
+    select.params.emplace_back(*value);
+  }
+}
+
+Status add_id_prefix(Select& select,
+                     const std::string& path,
+                     const std::optional<std::string>& id_prefix) {
+  if (!id_prefix) {
+    return ok_status();
+  }
+  std::string prefix = *id_prefix;
+  std::transform(prefix.begin(), prefix.end(), prefix.begin(), [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  });
+  if (auto valid = validate_id(path, prefix); !valid.ok()) {
+    return valid;
+  }
+  // IDs are lowercase hex, so every ID starting with `prefix` sorts before
+  // prefix + "g": a range the primary key index serves.
+  select.sql += " AND id >= ? AND id < ?";
+  select.params.emplace_back(prefix);
+  select.params.emplace_back(prefix + "g");
+  return ok_status();
+}
+
+void add_states(Select& select, const std::vector<State>& states) {
+  if (states.empty()) {
+    return;
+  }
+  select.sql += " AND state IN (?";
+  for (std::size_t i = 1; i < states.size(); ++i) {
+    select.sql += ", ?";
+  }
+  select.sql += ")";
+  for (const State state : states) {
+    select.params.emplace_back(std::string(to_string(state)));
+  }
+}
+
+void add_time_range(Select& select, const Query& query) {
+  if (query.created_from_ms) {
+    select.sql += " AND created_ms >= ?";
+    select.params.emplace_back(*query.created_from_ms);
+  }
+  if (query.created_until_ms) {
+    select.sql += " AND created_ms < ?";
+    select.params.emplace_back(*query.created_until_ms);
+  }
+}
+
+} // namespace
 
 void bind_all(Statement& statement, const std::vector<Param>& params) {
   int index = 1;
@@ -151,6 +215,32 @@ Result<std::vector<Issuance>> query_issuances(
     }
     rows.push_back(std::move(*row));
   }
+}
+
+Result<Select> select_for(const std::string& path, const Query& query) {
+  Select select;
+  select.sql =
+      fmt::format("SELECT {} FROM issuance WHERE 1", k_issuance_columns);
+  if (auto added = add_id_prefix(select, path, query.id_prefix); !added.ok()) {
+    return added.error();
+  }
+  add_equal(select, "task_id", query.task_id);
+  add_either(select, "service_id", "service_name", query.service);
+  add_equal(select, "secret", query.secret);
+  add_equal(select, "node_id", query.node_id);
+  add_either(select, "accessor", "wrapping_accessor", query.accessor);
+  add_equal(select, "lease_id", query.lease_id);
+  add_states(select, query.states);
+  add_time_range(select, query);
+
+  select.sql += query.order == Order::newest_first
+                    ? " ORDER BY created_ms DESC, id DESC"
+                    : " ORDER BY created_ms, id";
+  if (query.limit > 0) {
+    select.sql += " LIMIT ?";
+    select.params.emplace_back(static_cast<std::int64_t>(query.limit));
+  }
+  return select;
 }
 
 std::string policies_to_json(const std::vector<std::string>& policies) {

@@ -22,7 +22,10 @@ using Param = std::variant<std::string, std::int64_t>;
 inline constexpr std::size_t k_max_reason_bytes = 200;
 
 // The issuance columns in the order read_issuance() expects.
-extern const std::string_view k_issuance_columns;
+inline constexpr std::string_view k_issuance_columns =
+    "id, created_ms, task_id, task_name, service_id, service_name, node_id, "
+    "secret, rule, kind, accessor, wrapping_accessor, lease_id, policies, "
+    "ttl_s, expires_ms, state, changed_ms, reason";
 
 // Binds `params` to ?1, ?2, ... in order.
 void bind_all(Statement& statement, const std::vector<Param>& params);
@@ -35,6 +38,17 @@ Result<Issuance> read_issuance(const Statement& row, const std::string& path);
 Result<std::vector<Issuance>> query_issuances(Database& db,
                                               std::string_view sql,
                                               const std::vector<Param>& params);
+
+// A query and its parameters.
+struct Select {
+  std::string sql;
+  std::vector<Param> params;
+};
+
+// The SELECT of the rows `query` asks for. Its SQL depends only on which
+// filters are present, so the statement cache stays small; invalid_input
+// for an ID prefix that is not hex.
+Result<Select> select_for(const std::string& path, const Query& query);
 
 std::string policies_to_json(const std::vector<std::string>& policies);
 
