@@ -371,6 +371,31 @@ Status update_row(Database& db,
   return (*update)->run();
 }
 
+// Decodes a row of "SELECT at_ms, from_state, to_state, reason, actor".
+Result<HistoryEntry> read_history_entry(const Statement& row,
+                                        const std::string& path,
+                                        const std::string& id) {
+  HistoryEntry entry;
+  entry.at_ms = row.integer(0);
+  const bool created = row.is_null(1);
+  if (!created) {
+    entry.from = parse_state(row.text(1));
+  }
+  const auto to = parse_state(row.text(2));
+  const auto actor = parse_actor(row.text(4));
+  if (!to || !actor || (!created && !entry.from)) {
+    return ledger_error(
+        ErrorKind::unavailable,
+        "ledger_corrupt",
+        path,
+        fmt::format("history of issuance {} is unreadable", id));
+  }
+  entry.to = *to;
+  entry.reason = row.text(3);
+  entry.actor = *actor;
+  return entry;
+}
+
 Result<std::vector<Issuance>> find_rows(Database& db, const Query& query) {
   auto select = select_for(db.path(), query);
   if (!select.ok()) {
@@ -512,6 +537,13 @@ Status Ledger::transition(const std::string& id,
   if (current->state == to && outcome == nullptr) {
     return ok_status(); // already there: nothing to record
   }
+  if (current->state == to) {
+    return ledger_error(
+        ErrorKind::invalid_input,
+        "ledger_transition",
+        m_path,
+        fmt::format("issuance {} is already {}", id, to_string(to)));
+  }
   if (!can_move(current->state, to)) {
     return ledger_error(ErrorKind::invalid_input,
                         "ledger_transition",
@@ -579,24 +611,11 @@ Result<std::vector<HistoryEntry>> Ledger::history(const std::string& id) {
     if (!*more) {
       break;
     }
-    HistoryEntry entry;
-    entry.at_ms = (*select)->integer(0);
-    if (!(*select)->is_null(1)) {
-      entry.from = parse_state((*select)->text(1));
+    auto entry = read_history_entry(**select, m_path, id);
+    if (!entry.ok()) {
+      return entry.error();
     }
-    const auto to = parse_state((*select)->text(2));
-    const auto actor = parse_actor((*select)->text(4));
-    if (!to || !actor || (!(*select)->is_null(1) && !entry.from)) {
-      return ledger_error(
-          ErrorKind::unavailable,
-          "ledger_corrupt",
-          m_path,
-          fmt::format("history of issuance {} is unreadable", id));
-    }
-    entry.to = *to;
-    entry.reason = (*select)->text(3);
-    entry.actor = *actor;
-    entries.push_back(std::move(entry));
+    entries.push_back(std::move(*entry));
   }
   // Every row's history starts with its creation.
   if (entries.empty()) {

@@ -435,6 +435,11 @@ TEST_CASE("Ledger::record_intent, record_issued, set_state keep history",
         "ee", State::unknown, "crashed mid-request", Actor::plugin));
     require_ok(ledger->record_issued("ee", make_outcome("found", 5)));
     CHECK(ledger->get("ee")->state == State::issued);
+    auto twice = ledger->record_issued("ee", make_outcome("again", 5));
+    REQUIRE_FALSE(twice.ok());
+    CHECK(twice.error().message ==
+          "ledger " + ledger->path() + ": issuance ee is already issued");
+    CHECK(ledger->get("ee")->accessor == "found");
   }
   SECTION("refusals") {
     auto duplicate = ledger->record_intent(intent);
