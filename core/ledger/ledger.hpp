@@ -53,12 +53,14 @@ public:
   const std::string& path() const { return m_path; }
   Access access() const { return m_access; }
 
-  // Records `intent` as pending before Vault is asked. Needs an ID of
-  // lowercase hex, a secret and a kind; refuses a duplicate ID
+  // Records `intent` as pending (by the plugin) before Vault is asked; its
+  // `state`, `changed_ms` are set here, a zero `created_ms` means now. Needs
+  // an ID of lowercase hex, a secret and a kind; refuses a duplicate ID
   // (ledger_duplicate) and any field shaped like a Vault token.
   Status record_intent(const Issuance& intent);
 
-  // Completes a pending (or unknown) row with what Vault answered.
+  // Completes a pending (or unknown) row with what Vault answered; a row
+  // already issued is refused (ledger_transition), not overwritten.
   Status record_issued(const std::string& id, const Outcome& outcome);
 
   // Marks a pending (or unknown) row failed: Vault refused or the call
