@@ -53,9 +53,9 @@ public:
   const std::string& path() const { return m_path; }
   Access access() const { return m_access; }
 
-  // Records `intent` as pending (by the plugin) before Vault is asked; its
-  // `state`, `changed_ms` are set here, a zero `created_ms` means now. Needs
-  // an ID of lowercase hex, a secret and a kind; refuses a duplicate ID
+  // Records `intent` (state pending) before Vault is asked, by the plugin;
+  // `changed_ms` is now, and so is a zero `created_ms`. Needs an ID of
+  // lowercase hex, a secret and a kind; refuses a duplicate ID
   // (ledger_duplicate) and any field shaped like a Vault token.
   Status record_intent(const Issuance& intent);
 
