@@ -127,13 +127,18 @@ unwrap() {
   unset answer auth wrapping
 }
 
-# Renews the token until the process PID ends; from the renewed TTL on,
-# every half TTL unless VSP_RENEW_EVERY says otherwise.
+# Renews the token until the process PID ends, every half TTL (of the
+# renewed TTL) unless VSP_RENEW_EVERY says otherwise. Looks for PID's end
+# every second, so it never outlives the application by more.
 renew_while() {
   pid=$1 every=$2
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep "$every"
-    kill -0 "$pid" 2>/dev/null || break
+  while :; do
+    waited=0
+    while [ "$waited" -lt "$every" ]; do
+      kill -0 "$pid" 2>/dev/null || { rm -rf "$work"; return 0; }
+      sleep 1
+      waited=$((waited + 1))
+    done
     if answer=$(vault_post auth/token/renew-self "$token" '{}'); then
       next=$(printf '%s' "$answer" | auth_part | json_scalar lease_duration)
       every=${VSP_RENEW_EVERY:-$(half "${next:-$every}")}
@@ -141,7 +146,6 @@ renew_while() {
       say "renewal failed; retrying in ${every}s"
     fi
   done
-  rm -rf "$work"
 }
 
 half() {
@@ -160,7 +164,7 @@ if [ -n "${VSP_TOKEN_FILE:-}" ]; then
     die "cannot write $VSP_TOKEN_FILE"
 fi
 if [ "$renewable" = true ] && [ "${ttl:-0}" -gt 0 ]; then
-  renew_while $$ "${VSP_RENEW_EVERY:-$(half "$ttl")}" &
+  renew_while $$ "${VSP_RENEW_EVERY:-$(half "$ttl")}" </dev/null >/dev/null &
   say "token unwrapped; renewing it every ${VSP_RENEW_EVERY:-$(half "$ttl")}s"
 else
   say "token unwrapped (not renewable)"

@@ -189,9 +189,13 @@ storage:
 http:
   addr: $REGISTRY
 EOF
-  sandbox_netns_exec docker-registry serve "$T/registry.yml" \
+  # nsenter execs the registry, so $! is its PID (a backgrounded shell
+  # function would fork a subshell first).
+  nsenter --target "$SANDBOX_CONTAINERD_PID" --net -- \
+    docker-registry serve "$T/registry.yml" \
     >"$T/log/registry.log" 2>&1 </dev/null &
-  sandbox_on_exit sandbox_stop_process "$!"
+  REGISTRY_PID=$!
+  sandbox_on_exit sandbox_stop_process "$REGISTRY_PID"
   local i
   for i in $(seq 1 50); do
     sandbox_netns_exec curl -sf "http://$REGISTRY/v2/" >/dev/null && return 0
@@ -269,6 +273,7 @@ main() {
   step "3. a service's 2 tasks got their own wrapped tokens (hvac)"
   check_push_install_upgrade
   sandbox_stop
+  ! kill -0 "$REGISTRY_PID" 2>/dev/null || fail "the registry outlived the run"
   step "PASS"
 }
 
