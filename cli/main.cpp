@@ -1,4 +1,5 @@
 #include "cli/command.hpp"
+#include "cli/complete.hpp"
 
 #include "core/util/log.hpp"
 
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
 
   vsp::cli::add_simulate(app);
   // unwrap: pending the Vault client
+  vsp::cli::add_complete(app); // hidden; completions/ call it
 
   try {
     app.parse(argc, argv);
