@@ -53,7 +53,7 @@ cleanup() {
   [ -z "${T:-}" ] || rm -rf "$T"
 }
 
-# ---- the bundle ----------------------------------------------------------------
+# ---- the bundle --------------------------------------------------------------
 
 build_bundle() {
   "$src/plugin/bundle/make_bundle.sh" --plugin "$plugin_bin" \
@@ -66,18 +66,21 @@ build_bundle() {
 # each at the path ldd gave.
 check_exact_libraries() {
   local want got
-  want=$( (ldd "$plugin_bin" | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'
-           libc=$(ldd "$plugin_bin" | awk '$1 == "libc.so.6" { print $3 }')
+  local libc
+  libc=$(ldd "$plugin_bin" | awk '$1 == "libc.so.6" { print $3 }')
+  want=$( (ldd "$plugin_bin" \
+             | awk '$2 == "=>" { print $3 } $1 ~ /^\// { print $1 }'
            echo "$(dirname "$libc")/libnss_files.so.2"
            echo "$(dirname "$libc")/libnss_dns.so.2") | sort -u)
   got=$(cd "$root" && find . -type f \( -name '*.so' -o -name '*.so.*' \) \
     | sed 's|^\.||' | sort)
   [ "$want" = "$got" ] \
-    || fail "rootfs libraries differ from ldd's:"$'\n'"$(diff <(echo "$want") <(echo "$got"))"
+    || fail "rootfs libraries differ from ldd's:"$'\n'"$(diff \
+         <(echo "$want") <(echo "$got"))"
   step "rootfs: $(wc -l <<<"$got") shared objects, exactly ldd's plus NSS"
 }
 
-# ---- Vault ---------------------------------------------------------------------
+# ---- Vault -------------------------------------------------------------------
 
 write_emulator_config() {
   cat >"$T/emu.json" <<EOF
@@ -114,7 +117,7 @@ rules:
 EOF
 }
 
-# ---- the plugin in the rootfs --------------------------------------------------
+# ---- the plugin in the rootfs ------------------------------------------------
 
 # The environment Docker gives the plugin: config.json's env entries that
 # have a value, as NAME=VALUE lines.

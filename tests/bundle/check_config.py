@@ -117,11 +117,16 @@ def check(config, read):
     return problems
 
 
-def main():
-    source_dir = sys.argv[1]
+def load(source_dir):
+    """plugin/bundle/config.json, its version placeholder filled in."""
     path = os.path.join(source_dir, "plugin", "bundle", "config.json")
     with open(path, encoding="utf-8") as f:
-        config = json.loads(f.read().replace("@VSP_VERSION@", "0"))
+        return json.loads(f.read().replace("@VSP_VERSION@", "0"))
+
+
+def main():
+    source_dir = sys.argv[1]
+    config = load(source_dir)
     problems = check(config, names_read(source_dir))
     for p in problems:
         print("config.json: " + p, file=sys.stderr)

@@ -39,7 +39,7 @@ cleanup() {
   [ -z "${T:-}" ] || rm -rf "$T"
 }
 
-# ---- 1. Vault ------------------------------------------------------------------
+# ---- 1. Vault ----------------------------------------------------------------
 
 setup_vault() {
   test_ca "$T/ca" 127.0.0.1
@@ -59,7 +59,7 @@ setup_vault() {
   step "1. setup.sh: policies, role, a plugin token and an AppRole login"
 }
 
-# ---- 2. the plugin with the example rules --------------------------------------
+# ---- 2. the plugin with the example rules ------------------------------------
 
 start_plugin() {
   rm -f "$T/vsp.sock"
@@ -139,7 +139,7 @@ check_plugin_with_examples() {
   step "2. example rules: per-service policies, labels narrow, others refused"
 }
 
-# ---- 3. the workload entrypoint ------------------------------------------------
+# ---- 3. the workload entrypoint ----------------------------------------------
 
 # A wrapping token for a task token of the vsp-task role, into FILE; TTL
 # of the task token.
@@ -178,7 +178,8 @@ EOF
 
 accessor_in() {
   "$TEST_VAULT_PYTHON" -c \
-    'import json, sys; print(json.load(open(sys.argv[1]))["data"]["accessor"])' \
+    'import json, sys
+print(json.load(open(sys.argv[1]))["data"]["accessor"])' \
     "$1"
 }
 
@@ -196,7 +197,8 @@ check_entrypoint_curl() {
   sleep 2.5
   [ "$(renewals_by "$accessor")" = "$before" ] \
     || fail "renewals went on after the application ended"
-  step "3a. curl over https: unwrapped, $before renewals while it ran, none after"
+  step "3a. curl over https: unwrapped, $before renewals while it ran," \
+    "none after"
 
   if VAULT_ADDR=$EMU_ADDR VSP_SECRET=$T/secret1 "$entrypoint" true \
       2>"$T/ep2.log"; then
@@ -214,7 +216,8 @@ check_entrypoint_curl() {
       touch "$T/ran3" 2>"$T/ep3.log"; then
     fail "a token wrapped by sys/wrapping/wrap was accepted"
   fi
-  grep -q 'made by "sys/wrapping/wrap"' "$T/ep3.log" || fail "$(cat "$T/ep3.log")"
+  grep -q 'made by "sys/wrapping/wrap"' "$T/ep3.log" \
+    || fail "$(cat "$T/ep3.log")"
   [ ! -e "$T/ran3" ] || fail "the application ran with a refused token"
   step "3b. used token and foreign creation path refused before the app runs"
 }
@@ -253,7 +256,7 @@ check_entrypoint_busybox() {
   step "3c. busybox only: wget over http works, https refused"
 }
 
-# ---- 4. systemd ------------------------------------------------------------------
+# ---- 4. systemd --------------------------------------------------------------
 
 check_systemd_unit() {
   if ! command -v systemd-analyze >/dev/null 2>&1; then

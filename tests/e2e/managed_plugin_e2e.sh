@@ -52,7 +52,7 @@ skip_unless_possible() {
   fi
 }
 
-# ---- 1. create, every knob, enable ---------------------------------------------
+# ---- 1. create, every knob, enable -------------------------------------------
 
 # A valid value for each documented knob, so that enabling with all of
 # them set proves they are read and accepted; knobs not listed here keep
@@ -67,7 +67,8 @@ declare -A SAMPLE=(
 # NAME<tab>VALUE of every settable env entry of plugin $1.
 settable_env() {
   sandbox_docker plugin inspect --format \
-    '{{range .Config.Env}}{{if .Settable}}{{.Name}}{{"\t"}}{{.Value}}{{"\n"}}{{end}}{{end}}' \
+    '{{range .Config.Env}}{{if .Settable}}{{.Name}}{{"\t"}}{{.Value}}
+{{end}}{{end}}' \
     "$1" | sed '/^$/d'
 }
 
@@ -123,7 +124,7 @@ wait_plugin_log() {
   fail "plugin $1 never logged '$2': $(mp_plugin_log "$1" | tail -3)"
 }
 
-# ---- 2. inspect ------------------------------------------------------------------
+# ---- 2. inspect --------------------------------------------------------------
 
 check_inspect_has_no_credential() {
   local out token
@@ -138,7 +139,7 @@ check_inspect_has_no_credential() {
   step "2. docker plugin inspect: settings, no credential"
 }
 
-# ---- 3. a service ----------------------------------------------------------------
+# ---- 3. a service ------------------------------------------------------------
 
 # SERVICE's 2 tasks each read a wrapping token for themselves (meta names
 # the task), minted through the role with the rule's policies.
@@ -175,7 +176,7 @@ print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2")
   [ "$got" = "$3" ] || fail "$2 is $got, wanted $3 (in $1)"
 }
 
-# ---- 4. push, install, upgrade ---------------------------------------------------
+# ---- 4. push, install, upgrade -----------------------------------------------
 
 start_registry() {
   mkdir -p "$T/registry"
@@ -240,7 +241,8 @@ check_push_install_upgrade() {
   push_bundle "$T/bundle3"
   sandbox_docker plugin disable vsp-r >/dev/null
   sandbox_docker plugin upgrade --grant-all-permissions vsp-r \
-    >"$T/log/upgrade.log" 2>&1 || fail "upgrade: $(tail -3 "$T/log/upgrade.log")"
+    >"$T/log/upgrade.log" 2>&1 \
+    || fail "upgrade: $(tail -3 "$T/log/upgrade.log")"
   grep -q "vsp $VERSION2:" <<<"$(description_of vsp-r)" \
     || fail "upgraded: $(description_of vsp-r)"
   # dockerd 20.10 keeps env settings across an upgrade but takes mount
@@ -248,7 +250,8 @@ check_push_install_upgrade() {
   mounts_before=$(sandbox_docker plugin inspect --format \
     '{{range .Config.Mounts}}{{.Source}} {{end}}' vsp-r)
   sandbox_docker plugin set vsp-r "${settings[@]}"
-  mp_enable vsp-r || fail "enable after upgrade: $(mp_plugin_log vsp-r | tail -3)"
+  mp_enable vsp-r \
+    || fail "enable after upgrade: $(mp_plugin_log vsp-r | tail -3)"
   check_service_gets_tokens vsp-r upgraded app-upgraded
   step "4b. upgraded to $VERSION2 (mount sources after upgrade:" \
     "$mounts_before), enabled in ${MP_ENABLE_MS} ms, tasks get tokens"

@@ -61,8 +61,8 @@ _mp_emulator_config() {
 {
   "mounts": {
     "secret/": {"type": "kv", "options": {"version": "2"}},
-    "database/": {"type": "database",
-                  "roles": {"billing": {"default_ttl": "1h", "max_ttl": "24h"}}},
+    "database/": {"type": "database", "roles": {
+      "billing": {"default_ttl": "1h", "max_ttl": "24h"}}},
     "pki/": {"type": "pki", "roles": {"web": {
       "allowed_domains": ["shop.example.test"], "allow_subdomains": true,
       "max_ttl": "72h", "generate_lease": true}}}

@@ -14,7 +14,9 @@
 
 _test_vault_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TEST_VAULT_PYTHON=${TEST_VAULT_PYTHON:-${SANDBOX_PYTHON:-/usr/bin/python3}}
-TEST_VAULT_EMULATOR=${TEST_VAULT_EMULATOR:-$_test_vault_lib/../../emulator/vault_emulator.py}
+if [ -z "${TEST_VAULT_EMULATOR:-}" ]; then
+  TEST_VAULT_EMULATOR=$_test_vault_lib/../../emulator/vault_emulator.py
+fi
 EMU_LAUNCH=()
 EMU_PID='' EMU_ADDR='' EMU_ROOT_TOKEN=''
 
