@@ -94,8 +94,11 @@ int run() {
 
   // The socket comes first: Docker gives a managed plugin about ten
   // seconds to listen, whatever Vault is doing.
-  auto listener = plugin::UnixListener::bind(
-      {config->socket_path, config->socket_mode, config->socket_group});
+  plugin::ListenOptions listen{config->socket_path, config->socket_mode};
+  if (!config->socket_group.empty()) {
+    listen.group = config->socket_group;
+  }
+  auto listener = plugin::UnixListener::bind(listen);
   if (!listener) {
     fail(listener.error().message);
   }
