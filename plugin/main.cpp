@@ -6,6 +6,7 @@
 #include "plugin/unix_listener.hpp"
 
 #include "core/rules/rule_set.hpp"
+#include "core/util/env.hpp"
 #include "core/util/log.hpp"
 #include "core/vault/client.hpp"
 #include "core/vault/login.hpp"
@@ -80,7 +81,7 @@ int run() {
   const sigset_t signals = block_signals();
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
-  auto config = plugin::Config::from_env(plugin::process_env);
+  auto config = plugin::Config::from_env(process_env);
   if (!config) {
     fail(config.error().message);
   }
@@ -102,7 +103,7 @@ int run() {
     fail(listener.error().message);
   }
 
-  auto vault_config = vault::Config::from_env(plugin::process_env);
+  auto vault_config = vault::Config::from_env(process_env);
   if (!vault_config) {
     fail(vault_config.error().message);
   }
