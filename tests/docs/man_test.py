@@ -7,7 +7,7 @@
   man_test.py coverage SOURCE_DIR VSP_BIN
       The pages against the programs: vsp(1) lists every subcommand of
       `vsp --help`, each subcommand has its page vsp-<path>(1) documenting
-      every flag of its --help, and no page documents a subcommand or flag
+      every flag and argument of its --help, and no page documents a subcommand or flag
       that does not exist. vsp-plugin(8) documents every setting and mount
       of the bundle's config.json and every variable the plugin reads.
 
@@ -104,6 +104,12 @@ def cli_coverage(source_dir, surface, problems):
             problems.append("no page %s(1) for 'vsp %s'"
                             % (page_name(path), path))
             continue
+        with open(source, encoding="utf-8") as f:
+            text = f.read()
+        for name in surface[path]["positionals"]:
+            if "_%s_" % name not in text:
+                problems.append("%s(1) does not mention argument _%s_"
+                                % (page_name(path), name))
         documented = set(terms(sections(source).get("OPTIONS", [])))
         for option, names in sorted(surface[path]["options"].items()):
             for name in names:
