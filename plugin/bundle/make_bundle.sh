@@ -117,7 +117,8 @@ install_mount_points() {
   mkdir -p "$root/tmp"
   chmod 1777 "$root/tmp"
   : >"$root/etc/vsp/rules.yaml"
-  : >"$root/run/docker.sock"
+  mkdir -p "$root/var/run"
+  : >"$root/var/run/docker.sock"
   chmod 0700 "$root/etc/vsp/credentials" "$root/var/lib/vsp"
 }
 

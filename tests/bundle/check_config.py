@@ -25,7 +25,7 @@ MOUNTS = {
     "credentials": "/etc/vsp/credentials",
     "rules": "/etc/vsp/rules.yaml",
     "ledger": "/var/lib/vsp",
-    "docker-socket": "/run/docker.sock",
+    "docker-socket": "/var/run/docker.sock",
 }
 NAME = re.compile(r'"((?:VSP|VAULT|DOCKER)_[A-Z0-9_]+)"')
 
