@@ -190,6 +190,19 @@ std::string path_for(const LineState& s,
   return fallback;
 }
 
+std::vector<Candidate> ledger_states() {
+  std::vector<Candidate> out;
+  for (const auto state : {ledger::State::pending,
+                           ledger::State::issued,
+                           ledger::State::revoked,
+                           ledger::State::expired,
+                           ledger::State::failed,
+                           ledger::State::unknown}) {
+    out.push_back({ledger::to_string(state), ""});
+  }
+  return out;
+}
+
 // Values for `opt` (or a positional) from the rules file or the ledger,
 // or nothing when its name does not say what it holds.
 std::vector<Candidate> dynamic_values(const CLI::Option* opt,
@@ -203,11 +216,18 @@ std::vector<Candidate> dynamic_values(const CLI::Option* opt,
     return sources.rules(
         path_for(s, sources, "rules", "VSP_RULES", k_default_rules));
   }
+  if (name == "state") {
+    return ledger_states();
+  }
   static const std::map<std::string, LedgerField> k_fields{
       {"task", LedgerField::task},
       {"task-id", LedgerField::task},
       {"service", LedgerField::service},
       {"secret", LedgerField::secret},
+      {"node", LedgerField::node},
+      {"node-id", LedgerField::node},
+      {"accessor", LedgerField::accessor},
+      {"lease", LedgerField::lease},
   };
   if (auto it = k_fields.find(name); it != k_fields.end()) {
     return sources.ledger(
@@ -283,17 +303,26 @@ std::vector<Candidate> rule_names(const std::string& path) {
   return out;
 }
 
-std::string describe(const ledger::Issuance& row, LedgerField field) {
+// The column `field` of `row`, and how a shell describes it.
+Candidate ledger_candidate(const ledger::Issuance& row, LedgerField field) {
+  const std::string task = "task " + row.task_id;
   switch (field) {
   case LedgerField::task:
-    return row.service_name + " " + row.secret + " " +
-           ledger::to_string(row.state);
+    return {row.task_id,
+            row.service_name + " " + row.secret + " " +
+                ledger::to_string(row.state)};
   case LedgerField::service:
-    return "service";
+    return {row.service_name, "service"};
   case LedgerField::secret:
-    return "secret";
+    return {row.secret, "secret"};
+  case LedgerField::node:
+    return {row.node_id, "node"};
+  case LedgerField::accessor:
+    return {row.accessor, task};
+  case LedgerField::lease:
+    return {row.lease_id, task};
   }
-  return "";
+  return {};
 }
 
 std::vector<Candidate> ledger_values(const std::string& path,
@@ -314,12 +343,9 @@ std::vector<Candidate> ledger_values(const std::string& path,
   }
   std::set<std::string> seen;
   for (const auto& row : *rows) {
-    const std::string& value = field == LedgerField::task ? row.task_id
-                               : field == LedgerField::service
-                                   ? row.service_name
-                                   : row.secret;
-    if (!value.empty() && seen.insert(value).second) {
-      out.push_back({value, describe(row, field)});
+    Candidate c = ledger_candidate(row, field);
+    if (!c.value.empty() && seen.insert(c.value).second) {
+      out.push_back(std::move(c));
     }
   }
   return out;

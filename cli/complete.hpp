@@ -26,7 +26,7 @@ struct Completion {
 };
 
 // Which column of the ledger a dynamic completion lists.
-enum class LedgerField { task, service, secret };
+enum class LedgerField { task, service, secret, node, accessor, lease };
 
 // Where dynamic values come from; tests replace them. Each returns an
 // empty list when its file is missing or unreadable: completion never
@@ -47,10 +47,11 @@ CompletionSources disk_sources();
 // last word the one being completed (empty after a space). Subcommands and
 // options come from `root` itself, so a new subcommand or flag needs no
 // change here. Values: an option's listed choices (`--format`), rule names
-// (`--rule`, read from `--rules`, VSP_RULES or the default path), task IDs,
-// services and secrets from the ledger (`--task`, `--task-id`,
-// `--service`, `--secret`; from `--ledger`, VSP_LEDGER or the default
-// path), and file names for options that take a path.
+// (`--rule`, read from `--rules`, VSP_RULES or the default path); task IDs,
+// services, secrets, nodes, accessors and lease IDs from the ledger
+// (`--task`, `--task-id`, `--service`, `--secret`, `--node`, `--accessor`,
+// `--lease`; from `--ledger`, VSP_LEDGER or the default path); ledger
+// states (`--state`); and file names for options that take a path.
 Completion complete(const CLI::App& root,
                     const std::vector<std::string>& words,
                     const CompletionSources& sources);

@@ -30,6 +30,7 @@ struct Tree {
     simulate->add_option("--task-id", text, "Task ID");
     simulate->add_option("--secret-label", many, "Secret label K=V");
     simulate->add_flag("--show-value", flag, "Print it");
+    simulate->add_option("--state", many, "Ledger state (repeatable)");
     auto* rules = root.add_subcommand("rules", "Rules");
     auto* check = rules->add_subcommand("check", "Validate");
     check->add_option("file", text, "Rules file");
@@ -120,7 +121,7 @@ TEST_CASE("complete offers subcommands and options from the tree",
   SECTION("options when a command takes no more words") {
     auto names = values(ask(tree, fake, {"simulate", ""}));
     CHECK(names.front() == "--help");
-    CHECK(names.size() == 6);
+    CHECK(names.size() == 7);
   }
   SECTION("values and flags already typed are skipped over") {
     CHECK(values(
@@ -150,6 +151,10 @@ TEST_CASE("complete offers an option's values", "[cli][complete]") {
           Completion::Mode::files);
     CHECK(ask(tree, fake, {"rules", "check", ""}).mode ==
           Completion::Mode::files);
+  }
+  SECTION("ledger states") {
+    CHECK(values(ask(tree, fake, {"simulate", "--state", "e"})) ==
+          std::vector<std::string>{"expired"});
   }
   SECTION("free text offers nothing") {
     auto c = ask(tree, fake, {"simulate", "--secret-label", ""});
@@ -227,6 +232,7 @@ TEST_CASE("disk_sources reads a rules file and a ledger", "[cli][complete]") {
         row.task_id = task;
         row.service_name = "shop_web";
         row.secret = "db";
+        row.node_id = "node-1";
         row.kind = "wrapped-token";
         REQUIRE((*ledger)->record_intent(row));
       }
@@ -239,6 +245,10 @@ TEST_CASE("disk_sources reads a rules file and a ledger", "[cli][complete]") {
     auto services = sources.ledger(path, LedgerField::service);
     REQUIRE(services.size() == 1);
     CHECK(services[0].value == "shop_web");
+    auto nodes = sources.ledger(path, LedgerField::node);
+    REQUIRE(nodes.size() == 1);
+    CHECK(nodes[0].value == "node-1");
+    CHECK(sources.ledger(path, LedgerField::accessor).empty()); // pending
     CHECK(sources.ledger(dir.file("none.db"), LedgerField::task).empty());
   }
 }
