@@ -108,9 +108,9 @@ TEST_CASE("complete offers subcommands and options from the tree",
           std::vector<std::string>{"check", "explain"});
   }
   SECTION("long options of the command under the cursor") {
-    CHECK(
-        values(ask(tree, fake, {"simulate", "--s"})) ==
-        std::vector<std::string>{"--socket", "--secret-label", "--show-value"});
+    CHECK(values(ask(tree, fake, {"simulate", "--s"})) ==
+          std::vector<std::string>{
+              "--socket", "--secret-label", "--show-value", "--state"});
     CHECK(values(ask(tree, fake, {"--"})) ==
           std::vector<std::string>{"--help", "--version"});
   }
