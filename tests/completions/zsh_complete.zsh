@@ -46,7 +46,22 @@ export VSP_COMPLETION_DIR=$dir
 zpty vsp zsh -f -i
 zpty -w vsp "$setup"
 zpty -w -n vsp "$line"$'\t\x14'
-zpty -r -m vsp out '*<<done>>*' || { zpty -d vsp; exit 1 }
+# Reads until the marker, for at most 20 s, so that a broken completion
+# fails the test instead of hanging it; `zpty -d` ends the child shell.
+local chunk
+integer deadline=$(( SECONDS + 20 ))
+while [[ $out != *'<<done>>'* ]]; do
+  if (( SECONDS > deadline )); then
+    zpty -d vsp
+    print -u2 "zsh_complete: no answer after 20 s; got: $out"
+    exit 1
+  fi
+  if zpty -r -t vsp chunk; then
+    out+=$chunk
+  else
+    sleep 0.02
+  fi
+done
 zpty -d vsp
 print -r -- "$out" | grep -o '<<match>>[^<]*<</match>>' \
   | sed -e 's/^<<match>>//' -e 's|<</match>>$||' | sort -u
