@@ -187,7 +187,7 @@ expect_wrapped_token() {
   [ "$(json_field ok <<<"$answer")" = True ] \
     || fail "$what: plugin refused: $answer"$'\n'"$(tail -5 "$T/plugin.log")"
   info=$(json_field value <<<"$answer" \
-    | vault_check unwrap --addr "$EMU_ADDR" \
+    | hvac_probe unwrap --addr "$EMU_ADDR" \
         --ca "$T/ca/ca.pem") || fail "$what: hvac could not unwrap"
   grep -q '"creation_path": "auth/token/create/vsp-task"' <<<"$info" \
     || fail "$what: unexpected token: $info"

@@ -101,7 +101,7 @@ import json, sys
 a = json.load(sys.stdin)
 print(a["value"] if a["ok"] else "refused: " + a["err"])' \
     | { read -r v; case $v in refused:*) echo "$v" ;; *)
-        vault_check unwrap --addr "$EMU_ADDR" --ca "$VAULT_CACERT" <<<"$v" \
+        hvac_probe unwrap --addr "$EMU_ADDR" --ca "$VAULT_CACERT" <<<"$v" \
           | "$TEST_VAULT_PYTHON" -c '
 import json, sys
 print(",".join(json.load(sys.stdin)["policies"]))' ;; esac; }
@@ -154,7 +154,7 @@ mint_wrapped() {
 }
 
 renewals_by() {
-  vault_check audit --addr "$EMU_ADDR" --ca "$VAULT_CACERT" \
+  hvac_probe audit --addr "$EMU_ADDR" --ca "$VAULT_CACERT" \
     --root-token "$EMU_ROOT_TOKEN" --path auth/token/renew-self \
     | grep -c "\"accessor\": \"$1\"" || true
 }

@@ -160,7 +160,7 @@ check_renewals() {
   [ "${#ACCESSORS[@]}" = 4 ] || fail "${#ACCESSORS[@]} tokens, wanted 4"
   sleep 5
   renewals=$(sandbox_netns_exec "$TEST_VAULT_PYTHON" \
-    "$here/lib/vault_check.py" audit --addr "$MP_VAULT_ADDR" \
+    "$here/lib/hvac_probe.py" audit --addr "$MP_VAULT_ADDR" \
     --ca "$T/ca/ca.pem" --root-token "$EMU_ROOT_TOKEN" \
     --path auth/token/renew-self)
   for accessor in "${ACCESSORS[@]}"; do
@@ -175,7 +175,7 @@ check_renewals() {
 check_wrap_ttls() {
   local mints
   mints=$(sandbox_netns_exec "$TEST_VAULT_PYTHON" \
-    "$here/lib/vault_check.py" audit --addr "$MP_VAULT_ADDR" \
+    "$here/lib/hvac_probe.py" audit --addr "$MP_VAULT_ADDR" \
     --ca "$T/ca/ca.pem" --root-token "$EMU_ROOT_TOKEN" \
     --path auth/token/create/vsp-task)
   [ "$(grep -c '"wrap_ttl": 900' <<<"$mints" || true)" -ge 2 ] \

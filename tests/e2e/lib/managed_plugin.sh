@@ -130,7 +130,7 @@ mp_socket() {
 }
 
 mp_unwrap() {
-  sandbox_netns_exec "$TEST_VAULT_PYTHON" "$_mp_lib/vault_check.py" \
+  sandbox_netns_exec "$TEST_VAULT_PYTHON" "$_mp_lib/hvac_probe.py" \
     unwrap --addr "$MP_VAULT_ADDR" --ca "$T/ca/ca.pem"
 }
 

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # A Vault for script tests: the emulator (tests/emulator) started as a
 # child of the calling shell, a throw-away CA for https, and python3-hvac
-# checks of what a task received (vault_check.py). Sourced; works under
+# checks of what a task received (hvac_probe.py). Sourced; works under
 # `set -euo pipefail`. Call the functions that start processes from the
 # test's own shell, never from `$(...)`.
 #
@@ -10,7 +10,7 @@
 #                              EMU_ADDR, EMU_ROOT_TOKEN; EMU_LAUNCH (array)
 #                              runs it through e.g. `nsenter ...`
 #   emu_stop                   SIGTERM by PID, waits
-#   vault_check ARGS...        vault_check.py with the test's python
+#   hvac_probe ARGS...         hvac_probe.py with the test's python
 
 _test_vault_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TEST_VAULT_PYTHON=${TEST_VAULT_PYTHON:-${SANDBOX_PYTHON:-/usr/bin/python3}}
@@ -91,8 +91,8 @@ emu_stop() {
   EMU_PID=''
 }
 
-# Runs vault_check.py (see its --help) with the test's python; prefix it
+# Runs hvac_probe.py (see its --help) with the test's python; prefix it
 # with a launcher to run in another network namespace.
-vault_check() {
-  "$TEST_VAULT_PYTHON" "$_test_vault_lib/vault_check.py" "$@"
+hvac_probe() {
+  "$TEST_VAULT_PYTHON" "$_test_vault_lib/hvac_probe.py" "$@"
 }

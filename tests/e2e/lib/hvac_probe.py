@@ -1,13 +1,13 @@
 #!/usr/bin/python3
 """Checks, with python3-hvac (a client independent of vsp), what a task got.
 
-  vault_check.py unwrap --addr URL [--ca PEM] < wrapping-token
+  hvac_probe.py unwrap --addr URL [--ca PEM] < wrapping-token
       Looks the wrapping token up, unwraps it, looks the new token up with
       itself, and prints JSON: creation_path, accessor, policies, meta,
       ttl, orphan, renewable. Never prints a token.
-  vault_check.py lookup-accessor --addr URL [--ca PEM] --root-token T ACC
+  hvac_probe.py lookup-accessor --addr URL [--ca PEM] --root-token T ACC
       Prints the token's state by accessor ({"live": false} when gone).
-  vault_check.py audit --addr URL [--ca PEM] --root-token T [--path P]
+  hvac_probe.py audit --addr URL [--ca PEM] --root-token T [--path P]
       Prints the emulator's audit entries (optionally only paths
       starting with P), one JSON object a line.
 
@@ -31,7 +31,7 @@ def client(args, token=None):
 def cmd_unwrap(args):
     wrapping = sys.stdin.read().strip()
     if not wrapping:
-        sys.exit("vault_check: no wrapping token on stdin")
+        sys.exit("hvac_probe: no wrapping token on stdin")
     # hvac 0.11 has no helper for sys/wrapping/lookup.
     info = client(args).adapter.post(
         "/v1/sys/wrapping/lookup", json={"token": wrapping})["data"]
@@ -94,7 +94,7 @@ def main():
         {"unwrap": cmd_unwrap, "lookup-accessor": cmd_lookup_accessor,
          "audit": cmd_audit}[args.command](args)
     except hvac.exceptions.VaultError as e:
-        sys.exit("vault_check: %s: %s" % (type(e).__name__, e))
+        sys.exit("hvac_probe: %s: %s" % (type(e).__name__, e))
 
 
 if __name__ == "__main__":
