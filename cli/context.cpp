@@ -2,6 +2,8 @@
 
 #include "cli/command.hpp"
 
+#include "core/util/env.hpp"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -18,7 +20,7 @@ constexpr std::size_t k_progress_min_items = 5;
 } // namespace
 
 std::string default_ledger_path() {
-  if (auto v = vault::system_getenv("VSP_LEDGER"); v && !v->empty()) {
+  if (auto v = process_env("VSP_LEDGER"); v && !v->empty()) {
     return *v;
   }
   return "/var/lib/vsp/ledger.db";
@@ -49,13 +51,13 @@ Deadline VaultSession::call_deadline() const {
 }
 
 VaultSession connect_vault() {
-  auto config = vault::Config::from_env(vault::system_getenv);
+  auto config = vault::Config::from_env(process_env);
   if (!config) {
     throw CommandError(k_exit_usage, config.error().message);
   }
   VaultSession session;
   session.client = std::make_unique<vault::Client>(*config);
-  auto auth = vault::Auth::for_cli(*session.client, vault::system_getenv);
+  auto auth = vault::Auth::for_cli(*session.client, process_env);
   if (!auth) {
     throw CommandError(k_exit_usage, auth.error().message);
   }
@@ -64,7 +66,7 @@ VaultSession connect_vault() {
 }
 
 std::unique_ptr<docker::EngineClient> engine_or_null() {
-  auto endpoint = docker::find_engine(vault::system_getenv);
+  auto endpoint = docker::find_engine(process_env);
   if (!endpoint) {
     throw CommandError(k_exit_usage, endpoint.error().message);
   }

@@ -14,10 +14,10 @@ int main(int argc, char** argv) {
   vsp::log::set_level(vsp::log::Level::warn);
 
   vsp::cli::add_simulate(app);
+  vsp::cli::add_unwrap(app);
   vsp::cli::add_audit(app);
   vsp::cli::add_revoke(app);
   vsp::cli::add_rotate(app);
-  // unwrap: pending the Vault client
 
   try {
     app.parse(argc, argv);

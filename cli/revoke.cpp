@@ -2,6 +2,7 @@
 // accessor, lease, token or lease prefix, and records it in the ledger.
 #include "cli/command.hpp"
 #include "cli/context.hpp"
+#include "cli/secret_input.hpp"
 
 #include "core/issuer/settle.hpp"
 #include "core/ledger/ledger.hpp"
@@ -95,24 +96,9 @@ std::vector<ledger::Issuance> rows_holding(ledger::Ledger* ledger,
 }
 
 SecretString read_token(const RevokeOptions& o) {
-  std::string text;
-  if (o.token_stdin) {
-    std::getline(std::cin, text);
-  } else {
-    std::ifstream in(o.token_file);
-    if (!in) {
-      throw CommandError(k_exit_usage,
-                         fmt::format("cannot read {}", o.token_file));
-    }
-    std::getline(in, text);
-  }
-  while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) {
-    text.pop_back();
-  }
-  if (text.empty()) {
-    throw CommandError(k_exit_usage, "no token given");
-  }
-  return SecretString(std::move(text));
+  SecretInput input;
+  input.file = o.token_stdin ? "-" : o.token_file;
+  return read_secret_input(input, "token to revoke");
 }
 
 // The accessor of the token the operator handed in; the token itself
@@ -325,7 +311,7 @@ void run(const RevokeOptions& o) {
     print(o, items);
     return;
   }
-  if (!o.yes && stdin_is_terminal() && !o.token_stdin &&
+  if (!o.yes && stdin_is_terminal() && !o.token_stdin && o.token_file != "-" &&
       !confirm(fmt::format("revoke {} item(s)?", items.size()))) {
     throw CommandError(k_exit_usage, "not confirmed; nothing was revoked");
   }
@@ -357,8 +343,10 @@ void add_revoke(CLI::App& app) {
   cmd->add_option("--secret", o->secret, "Secret name");
   cmd->add_option("--accessor", o->accessors, "Token accessor (repeatable)");
   cmd->add_option("--lease", o->leases, "Lease ID (repeatable)");
-  auto* file = cmd->add_option(
-      "--token-file", o->token_file, "Read a token to revoke from FILE");
+  auto* file =
+      cmd->add_option("--token-file",
+                      o->token_file,
+                      "Read a token to revoke from FILE (- for stdin)");
   auto* in = cmd->add_flag(
       "--token-stdin", o->token_stdin, "Read a token to revoke from stdin");
   file->excludes(in);

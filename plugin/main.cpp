@@ -9,6 +9,7 @@
 #include "core/docker/engine_client.hpp"
 #include "core/ledger/ledger.hpp"
 #include "core/rules/rule_set.hpp"
+#include "core/util/env.hpp"
 #include "core/util/log.hpp"
 #include "core/vault/client.hpp"
 #include "core/vault/login.hpp"
@@ -79,7 +80,7 @@ std::unique_ptr<ledger::Ledger> open_ledger(const plugin::Config& config) {
 // The Engine API, if this plugin may reach it; without it, nothing ends
 // a credential before its TTL, which is said once here.
 std::unique_ptr<docker::EngineClient> engine_client() {
-  auto endpoint = docker::find_engine(plugin::process_env);
+  auto endpoint = docker::find_engine(process_env);
   if (!endpoint || !*endpoint) {
     log::warn(k_component,
               "no docker engine API ({}): credentials are not revoked when "
@@ -150,7 +151,7 @@ int run() {
   const sigset_t signals = block_signals();
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
-  auto config = plugin::Config::from_env(plugin::process_env);
+  auto config = plugin::Config::from_env(process_env);
   if (!config) {
     fail(config.error().message);
   }
@@ -169,7 +170,7 @@ int run() {
     fail(listener.error().message);
   }
 
-  auto vault_config = vault::Config::from_env(plugin::process_env);
+  auto vault_config = vault::Config::from_env(process_env);
   if (!vault_config) {
     fail(vault_config.error().message);
   }
