@@ -353,7 +353,7 @@ std::string or_dash(const std::string& text) {
 void print_table(const std::vector<Entry>& entries) {
   const auto line = [](const auto&... cols) {
     std::cout << fmt::format(
-        "{:<10} {:<19} {:<28} {:<16} {:<8} {:<9} {:<10} {:<24} {}\n", cols...);
+        "{:<10} {:<19} {:<31} {:<16} {:<8} {:<9} {:<10} {:<24} {}\n", cols...);
   };
   line("ISSUANCE",
        "CREATED",
@@ -394,7 +394,7 @@ void print_summary(const std::vector<Entry>& entries) {
     parts.push_back(fmt::format("{} {}", n, name));
   }
   std::cout << fmt::format(
-      "\n{} issuance(s): {}\n", entries.size(), join(parts));
+      "\n{} issuance(s): {}\n", entries.size(), fmt::join(parts, ", "));
   for (const auto& [name, n] : flags) {
     std::cout << fmt::format("  {} flagged {}\n", n, name);
   }

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 namespace {
 
@@ -164,8 +165,13 @@ int run() {
 
   // The socket comes first: Docker gives a managed plugin about ten
   // seconds to listen, whatever Vault is doing.
+  // An unset VSP_SOCKET_GROUP keeps the process's group.
+  std::optional<std::string> group;
+  if (!config->socket_group.empty()) {
+    group = config->socket_group;
+  }
   auto listener = plugin::UnixListener::bind(
-      {config->socket_path, config->socket_mode, config->socket_group});
+      {config->socket_path, config->socket_mode, group});
   if (!listener) {
     fail(listener.error().message);
   }

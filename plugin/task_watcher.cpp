@@ -124,7 +124,7 @@ bool TaskWatcher::settle_intents() {
 TickReport TaskWatcher::tick() {
   TickReport report;
   const auto deadline = Deadline::after(m_options.tick_budget);
-  const std::int64_t now = now_ms();
+  const std::int64_t now = now_ms(); // also when the listing was asked
 
   std::optional<std::map<std::string, docker::Task>> tasks;
   if (m_list_tasks) {
@@ -184,11 +184,11 @@ TickReport TaskWatcher::tick() {
 
 void TaskWatcher::settle_row(const ledger::Issuance& row,
                              const docker::Task* task,
-                             std::int64_t now_ms,
+                             std::int64_t listed_ms,
                              Deadline deadline,
                              TickReport& report) {
   if (task == nullptr &&
-      now_ms - row.created_ms < m_options.absent_grace.count()) {
+      row.created_ms > listed_ms - m_options.absent_grace.count()) {
     return;
   }
   const std::string reason = why_revoked(task);

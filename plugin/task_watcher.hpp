@@ -31,9 +31,12 @@ using WantsRenewal = std::function<bool(const ledger::Issuance& row)>;
 
 struct WatcherOptions {
   std::chrono::milliseconds poll_interval{10'000}; // VSP_POLL_INTERVAL
-  // A row whose task is absent from the listing is left alone this long
-  // after it was issued: the listing may predate the task.
-  std::chrono::milliseconds absent_grace{30'000};
+  // A row whose task is absent from a listing is left alone if it was
+  // issued less than this before the listing was asked for: the listing
+  // may predate the task, or come from a manager a little behind. Tasks
+  // removed by a scale-down vanish from the listing once shut down, so
+  // this is all the delay they get.
+  std::chrono::milliseconds absent_grace{5'000};
   // Budget of one poll: listing, revocations, renewals.
   std::chrono::milliseconds tick_budget{30'000};
   // Empty: no lease is renewed.
@@ -86,7 +89,7 @@ private:
   void run();
   void settle_row(const ledger::Issuance& row,
                   const docker::Task* task,
-                  std::int64_t now_ms,
+                  std::int64_t listed_ms,
                   Deadline deadline,
                   TickReport& report);
   void renew_lease(const ledger::Issuance& row,
