@@ -165,13 +165,11 @@ int run() {
 
   // The socket comes first: Docker gives a managed plugin about ten
   // seconds to listen, whatever Vault is doing.
-  // An unset VSP_SOCKET_GROUP keeps the process's group.
-  std::optional<std::string> group;
+  plugin::ListenOptions listen{config->socket_path, config->socket_mode};
   if (!config->socket_group.empty()) {
-    group = config->socket_group;
+    listen.group = config->socket_group;
   }
-  auto listener = plugin::UnixListener::bind(
-      {config->socket_path, config->socket_mode, group});
+  auto listener = plugin::UnixListener::bind(listen);
   if (!listener) {
     fail(listener.error().message);
   }

@@ -1,12 +1,13 @@
 """Asks Vault (the emulator, or any Vault) through python3-hvac, an
 independent client, whether token accessors are live.
 
-    vault_check.py ADDR ROOT_TOKEN_FILE ACCESSOR...
+    VAULT_ADDR=... VAULT_TOKEN=... vault_check.py ACCESSOR...
 
 Prints one JSON object: {"<accessor>": "live" | "gone", ...}; for a live
 one also its metadata under "meta"."""
 
 import json
+import os
 import sys
 
 import hvac
@@ -14,11 +15,10 @@ import hvac.exceptions
 
 
 def main():
-    addr, token_file, accessors = sys.argv[1], sys.argv[2], sys.argv[3:]
-    with open(token_file) as f:
-        client = hvac.Client(url=addr, token=f.read().strip())
+    client = hvac.Client(url=os.environ["VAULT_ADDR"],
+                         token=os.environ["VAULT_TOKEN"])
     out = {"meta": {}}
-    for accessor in accessors:
+    for accessor in sys.argv[1:]:
         try:
             info = client.auth.token.lookup_accessor(accessor)
         except (hvac.exceptions.InvalidRequest, hvac.exceptions.Forbidden):
