@@ -118,6 +118,12 @@ start_watcher(const plugin::Config& config,
   }
   plugin::WatcherOptions options;
   options.poll_interval = config.poll_interval;
+  // A lease is only ever issued for a task to use while it runs, so every
+  // leased row of a running task is kept alive; rules cannot yet narrow
+  // that (no kind issues leases before the dynamic kinds of #4).
+  options.wants_renewal = [](const ledger::Issuance& row) {
+    return !row.lease_id.empty();
+  };
   auto watcher = std::make_unique<plugin::TaskWatcher>(
       ledger, vault, login, std::move(list), options);
   watcher->start();

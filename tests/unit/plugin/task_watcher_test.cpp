@@ -1,5 +1,6 @@
 #include "plugin/task_watcher.hpp"
 
+#include "core/util/random.hpp"
 #include "tests/support/ledger_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,6 +13,7 @@
 using namespace vsp;
 using namespace vsp::plugin;
 using namespace std::chrono_literals;
+using nlohmann::json;
 
 namespace {
 
@@ -164,4 +166,60 @@ TEST_CASE("TaskWatcher keeps a crash-looping task to its live credentials",
     }
   }
   CHECK(live == 0);
+}
+
+TEST_CASE("TaskWatcher renews the leases of running tasks",
+          "[watcher][ledger][emulator]") {
+  test::LedgerFixture f;
+  std::string why;
+  if (!f.start(&why, ledger::Access::read_write)) {
+    VSP_SKIP(why);
+  }
+  if (f.target->real()) {
+    VSP_SKIP("needs the emulator's database mount");
+  }
+  // A dynamic secret's lease, as a lease-issuing kind would record it.
+  const json mount{{"type", "database"}};
+  REQUIRE(f.target->emulator->request(
+              "POST", "/v1/sys/mounts/db", mount)["status"] == 204);
+  const json role{{"default_ttl", "60s"}, {"max_ttl", "1h"}};
+  REQUIRE(f.target->emulator->request(
+              "POST", "/v1/db/roles/ro", role)["status"] == 204);
+  auto creds = f.target->emulator->request("GET", "/v1/db/creds/ro");
+  REQUIRE(creds["status"] == 200);
+  const std::string lease = creds["body"]["lease_id"];
+
+  ledger::Issuance row;
+  row.id = random_hex(16);
+  row.task_id = "t-db";
+  row.secret = "db";
+  row.kind = "dynamic";
+  REQUIRE(f.ledger->record_intent(row).ok());
+  ledger::Outcome outcome;
+  outcome.lease_id = lease;
+  outcome.ttl_s = 60;
+  // Two thirds of the TTL have passed.
+  outcome.expires_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count() +
+                       15'000;
+  REQUIRE(f.ledger->record_issued(row.id, outcome).ok());
+
+  FakeSwarm swarm;
+  swarm.set("t-db", "running");
+  WatcherOptions options;
+  options.wants_renewal = [](const ledger::Issuance& r) {
+    return !r.lease_id.empty();
+  };
+  TaskWatcher watcher(*f.ledger, *f.client, *f.login, swarm.lister(), options);
+  CHECK(watcher.tick().renewed == 1);
+  CHECK(watcher.tick().renewed == 0); // fresh again: not before 2/3
+
+  SECTION("and revokes them when the task ends") {
+    swarm.set("t-db", "complete");
+    CHECK(watcher.tick().revoked == 1);
+    auto after = f.target->emulator->request(
+        "POST", "/v1/sys/leases/lookup", json{{"lease_id", lease}});
+    CHECK(after["status"] == 400);
+  }
 }
