@@ -77,7 +77,9 @@ bool matches(const AuditOptions& o, const ledger::Issuance& row) {
 
 ledger::Query query_for(const AuditOptions& o) {
   ledger::Query q;
-  if (!o.task.empty()) {
+  // Task names (<service>.<slot>.<id>) always hold a dot, IDs never; a
+  // name is matched after the query.
+  if (!o.task.empty() && o.task.find('.') == std::string::npos) {
     q.task_id = o.task;
   }
   if (!o.service.empty()) {
@@ -113,7 +115,9 @@ std::vector<Entry> from_ledger(const AuditOptions& o) {
   }
   std::vector<Entry> out;
   for (auto& row : *rows) {
-    out.emplace_back(std::move(row));
+    if (matches(o, row)) {
+      out.emplace_back(std::move(row));
+    }
   }
   return out;
 }
@@ -459,11 +463,14 @@ void add_audit(CLI::App& app) {
                   o->states,
                   "Ledger state: pending, issued, revoked, expired, failed, "
                   "unknown (repeatable)");
-  cmd->add_option("--source", o->source, "Where to enumerate from")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, Source>{{"ledger", Source::ledger},
-                                        {"vault", Source::vault}},
-          CLI::ignore_case))
+  cmd->add_option_function<std::string>(
+         "--source",
+         [o](const std::string& name) {
+           o->source = name == "vault" ? Source::vault : Source::ledger;
+         },
+         "Where to enumerate from: ledger (this manager's) or vault (every "
+         "manager's; needs sudo on auth/token/accessors)")
+      ->check(CLI::IsMember({"ledger", "vault"}))
       ->default_str("ledger");
   cmd->add_flag("--check",
                 o->check,

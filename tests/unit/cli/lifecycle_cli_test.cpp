@@ -107,6 +107,11 @@ TEST_CASE("vsp audit lists, checks and flags issuances", "[cli][emulator]") {
     CHECK(out["entries"][0]["vault"] == "live");
     CHECK(out["entries"][0]["vault_ttl_s"] > 3000);
     CHECK(out["entries"][0]["swarm"].is_null());
+    const json by_name =
+        json_of(vsp_cli(f, "audit --task web.1.task-b --format json"));
+    CHECK(by_name["entries"] ==
+          json_of(vsp_cli(f, "audit --task task-b --format json"))["entries"]);
+    CHECK(by_name["entries"].size() == 1);
   }
   SECTION("the problems the issue names") {
     const json out =
