@@ -93,6 +93,11 @@ void TaskWatcher::run() {
   }
 }
 
+bool TaskWatcher::stopping() {
+  std::lock_guard lock(m_mutex);
+  return m_stop;
+}
+
 bool TaskWatcher::settle_intents() {
   auto report = issuer::settle_open_intents(m_ledger,
                                             m_vault,
@@ -160,6 +165,9 @@ TickReport TaskWatcher::tick() {
   }
 
   for (const auto& row : *rows) {
+    if (stopping()) {
+      break; // the rest waits for the next start-up
+    }
     if (tasks && !row.task_id.empty()) {
       const auto it = tasks->find(row.task_id);
       const docker::Task* task = it == tasks->end() ? nullptr : &it->second;

@@ -87,6 +87,7 @@ public:
 
 private:
   void run();
+  bool stopping();
   void settle_row(const ledger::Issuance& row,
                   const docker::Task* task,
                   std::int64_t listed_ms,
