@@ -126,32 +126,39 @@ bool TaskWatcher::settle_intents() {
   return true;
 }
 
-TickReport TaskWatcher::tick() {
-  TickReport report;
-  const auto deadline = Deadline::after(m_options.tick_budget);
-  const std::int64_t now = now_ms(); // also when the listing was asked
-
-  std::optional<std::map<std::string, docker::Task>> tasks;
-  if (m_list_tasks) {
-    auto listed = m_list_tasks(deadline);
-    std::lock_guard lock(m_mutex);
-    if (listed) {
-      tasks.emplace();
-      for (auto& task : *listed) {
-        tasks->emplace(task.id, std::move(task));
-      }
-      if (m_listing_failed) {
-        log::info(k_component, "swarm tasks can be listed again");
-      }
-      m_listing_failed = false;
-    } else if (!m_listing_failed) {
+std::optional<TaskWatcher::TaskMap> TaskWatcher::list_tasks(Deadline deadline) {
+  if (!m_list_tasks) {
+    return std::nullopt;
+  }
+  auto listed = m_list_tasks(deadline);
+  std::lock_guard lock(m_mutex);
+  if (!listed) {
+    if (!m_listing_failed) {
       m_listing_failed = true;
       log::warn(k_component,
                 "cannot list swarm tasks, nothing is revoked until that "
                 "works again: {}",
                 listed.error().message);
     }
+    return std::nullopt;
   }
+  if (m_listing_failed) {
+    log::info(k_component, "swarm tasks can be listed again");
+  }
+  m_listing_failed = false;
+  TaskMap tasks;
+  for (auto& task : *listed) {
+    tasks.emplace(task.id, std::move(task));
+  }
+  return tasks;
+}
+
+TickReport TaskWatcher::tick() {
+  TickReport report;
+  const auto deadline = Deadline::after(m_options.tick_budget);
+  const std::int64_t now = now_ms(); // also when the listing was asked
+
+  const auto tasks = list_tasks(deadline);
   report.listed = tasks.has_value();
 
   ledger::Query query;
@@ -177,17 +184,24 @@ TickReport TaskWatcher::tick() {
       }
       renew_lease(row, now, deadline, report);
     }
-    if (row.expires_ms > 0 && now >= row.expires_ms &&
-        m_renewed_until.count(row.id) == 0) {
-      if (m_ledger.set_state(row.id,
-                             ledger::State::expired,
-                             "ttl ran out",
-                             ledger::Actor::poller)) {
-        ++report.expired;
-      }
-    }
+    mark_if_expired(row, now, report);
   }
   return report;
+}
+
+void TaskWatcher::mark_if_expired(const ledger::Issuance& row,
+                                  std::int64_t now_ms,
+                                  TickReport& report) {
+  if (row.expires_ms <= 0 || now_ms < row.expires_ms ||
+      m_renewed_until.count(row.id) > 0) {
+    return;
+  }
+  if (m_ledger.set_state(row.id,
+                         ledger::State::expired,
+                         "ttl ran out",
+                         ledger::Actor::poller)) {
+    ++report.expired;
+  }
 }
 
 void TaskWatcher::settle_row(const ledger::Issuance& row,

@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -86,8 +87,15 @@ public:
   bool settle_intents();
 
 private:
+  using TaskMap = std::map<std::string, docker::Task>;
+
   void run();
   bool stopping();
+  // Swarm's tasks by ID; nullopt without Engine API access or an answer.
+  std::optional<TaskMap> list_tasks(Deadline deadline);
+  void mark_if_expired(const ledger::Issuance& row,
+                       std::int64_t now_ms,
+                       TickReport& report);
   void settle_row(const ledger::Issuance& row,
                   const docker::Task* task,
                   std::int64_t listed_ms,
