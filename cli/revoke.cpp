@@ -75,7 +75,16 @@ std::vector<ledger::Issuance> live_rows(ledger::Ledger& ledger,
   if (!rows) {
     throw CommandError(k_exit_usage, rows.error().message);
   }
-  return std::move(*rows);
+  // An unknown outcome without an accessor names nothing to revoke: its
+  // TTL ends it, and `vsp audit --unknown` shows it.
+  std::vector<ledger::Issuance> out;
+  for (auto& row : *rows) {
+    if (!issuer::credentials_of(row).accessor.empty() ||
+        !row.lease_id.empty()) {
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
 }
 
 // Every row holding `credential` (an accessor or a lease), in any state:

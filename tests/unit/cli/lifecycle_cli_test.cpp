@@ -210,6 +210,13 @@ TEST_CASE("vsp revoke ends credentials and records it", "[cli][emulator]") {
     CHECK(run.out ==
           "revoked: accessor AbsentAccessor0000000000 (not in the ledger)\n");
   }
+  SECTION("an unknown outcome names nothing to revoke") {
+    add_problem_rows(*f.ledger);
+    const Run run = vsp_cli(f, "revoke --task task-u --yes");
+    CHECK(run.status == 0);
+    CHECK(run.out == "nothing to revoke\n");
+    CHECK(row_of("task-u").state == ledger::State::unknown);
+  }
   SECTION("nothing selected is a usage error") {
     const Run run = vsp_cli(f, "revoke --yes");
     CHECK(run.status == 1);
