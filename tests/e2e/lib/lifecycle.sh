@@ -65,3 +65,11 @@ lifecycle_json() {
 }
 
 lifecycle_now_ms() { date +%s%3N; }
+
+# IDs of SERVICE's running tasks. `sandbox_tasks_in_state` inspects each
+# task after listing it, which races with Swarm deleting the tasks a
+# scale-down removed; `service ps` alone reads them in one go.
+lifecycle_running_tasks() {
+  sandbox_docker service ps --no-trunc --filter desired-state=running \
+    --format '{{.ID}} {{.CurrentState}}' "$1" | awk '$2 == "Running" {print $1}'
+}
