@@ -235,16 +235,37 @@ void revoke_one(Item& item,
   }
 }
 
-// Ledger rows under a revoked prefix are recorded as revoked too.
+// Whether what `row` holds ended with a prefix revocation: its lease is
+// under the prefix, or Vault no longer knows its token (token leases are
+// keyed by creation path, which the ledger does not keep).
+bool ended_by_prefix(const ledger::Issuance& row,
+                     const std::string& prefix,
+                     const VaultSession& session) {
+  if (!row.lease_id.empty() && row.lease_id.rfind(prefix, 0) == 0) {
+    return true;
+  }
+  if (row.accessor.empty()) {
+    return false;
+  }
+  auto info =
+      session.client->lookup_accessor(session.token(session.call_deadline()),
+                                      row.accessor,
+                                      session.call_deadline());
+  return !info && info.error().kind == ErrorKind::not_found;
+}
+
+// Ledger rows whose credentials the prefix revocation ended are recorded
+// as revoked too.
 void record_prefix(const std::string& prefix,
                    ledger::Ledger* ledger,
+                   const VaultSession& session,
                    const std::string& reason,
                    std::vector<Item>& items) {
   if (ledger == nullptr) {
     return;
   }
   for (auto& row : live_rows(*ledger, {})) {
-    if (row.lease_id.rfind(prefix, 0) != 0) {
+    if (!ended_by_prefix(row, prefix, session)) {
       continue;
     }
     Item item = item_for(row);
@@ -331,7 +352,7 @@ void run(const RevokeOptions& o) {
     revoke_one(items[i], ledger.get(), session, o.reason);
     failed = failed || items[i].failed;
     if (!items[i].prefix.empty() && !items[i].failed) {
-      record_prefix(items[i].prefix, ledger.get(), o.reason, items);
+      record_prefix(items[i].prefix, ledger.get(), session, o.reason, items);
     }
   }
   print(o, items);

@@ -210,6 +210,17 @@ TEST_CASE("vsp revoke ends credentials and records it", "[cli][emulator]") {
     CHECK(run.out ==
           "revoked: accessor AbsentAccessor0000000000 (not in the ledger)\n");
   }
+  SECTION("by prefix: what the role minted") {
+    const Run run =
+        vsp_cli(f, "revoke --yes --prefix auth/token/create/" + f.setup.role);
+    INFO(run.out);
+    CHECK(run.status == 0);
+    CHECK(run.out.find("revoked: every lease under auth/token/create/") !=
+          std::string::npos);
+    CHECK(row_of("task-a").state == ledger::State::revoked);
+    CHECK(row_of("task-b").state == ledger::State::revoked);
+    CHECK_FALSE(test::accessor_is_live(*f.target, row_of("task-b").accessor));
+  }
   SECTION("an unknown outcome names nothing to revoke") {
     add_problem_rows(*f.ledger);
     const Run run = vsp_cli(f, "revoke --task task-u --yes");
