@@ -164,8 +164,10 @@ Error Issuer::revoke_unrecorded(const Minted& minted, const Error& why) {
                minted.accessor,
                revoked.error().message);
   }
-  return why.wrap(revoked ? "not handed out (revoked again)"
-                          : "not handed out (its revocation failed too)");
+  const Error failure =
+      why.wrap(revoked ? "not handed out (revoked again)"
+                       : "not handed out (its revocation failed too)");
+  return Error(ErrorKind::unavailable, failure.code, failure.message);
 }
 
 Result<CachedValue>

@@ -16,8 +16,10 @@ std::int64_t now_ms() {
       .count();
 }
 
+// A busy ledger is a timeout to SQLite, but not the request's deadline:
+// the plugin's answer says the ledger is the problem.
 Error refused_intent(const Error& error) {
-  return Error(error.kind,
+  return Error(ErrorKind::unavailable,
                error.code,
                "not issued: the ledger cannot record it: " + error.message);
 }

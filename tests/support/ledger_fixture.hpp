@@ -29,6 +29,7 @@ struct LedgerFixture {
   std::unique_ptr<vault::Auth> login;
   std::unique_ptr<ledger::Ledger> ledger;
   std::unique_ptr<plugin::Plugin> plugin;
+  ledger::Options ledger_options; // set before start()
 
   bool start(std::string* why,
              ledger::Access access,
@@ -48,7 +49,7 @@ struct LedgerFixture {
       REQUIRE(
           ledger::Ledger::open(ledger_path(), ledger::Access::read_write).ok());
     }
-    auto opened = ledger::Ledger::open(ledger_path(), access);
+    auto opened = ledger::Ledger::open(ledger_path(), access, ledger_options);
     REQUIRE(opened.ok());
     ledger = std::move(opened).value();
     plugin::Config config;

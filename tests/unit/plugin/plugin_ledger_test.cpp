@@ -5,6 +5,9 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include <thread>
 
 using namespace vsp;
 using namespace vsp::plugin;
@@ -91,4 +94,47 @@ TEST_CASE("Plugin refuses to issue what the ledger cannot record",
   CHECK(answer["Err"].get<std::string>().find(
             "not issued: the ledger cannot record it") != std::string::npos);
   CHECK(test::live_tokens(*f.target).size() == before);
+}
+
+TEST_CASE("Plugin revokes what it cannot record and answers an Err",
+          "[plugin][ledger][emulator]") {
+  LedgerFixture f;
+  f.ledger_options.busy_timeout = 100ms;
+  std::string why;
+  if (!f.start(&why, ledger::Access::read_write)) {
+    VSP_SKIP(why);
+  }
+  if (f.target->real()) {
+    VSP_SKIP("needs the emulator's latency fault");
+  }
+  const std::size_t before = test::live_tokens(*f.target).size();
+  // Vault takes 600 ms to mint; meanwhile another writer (`vsp revoke`, a
+  // stuck process) holds the ledger past the plugin's busy timeout, so
+  // the intent is recorded but the outcome cannot be.
+  REQUIRE(f.target->emulator->faults(
+      {{"latency_ms", {{"ms", 600}, {"path_prefix", "auth/token/create"}}}}));
+  std::thread blocker([&] {
+    std::this_thread::sleep_for(200ms);
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(f.ledger_path().c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) ==
+            SQLITE_OK);
+    std::this_thread::sleep_for(1500ms);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  });
+  const json answer = f.get_secret("app-db", "task-busy");
+  blocker.join();
+  f.target->emulator->reset_faults();
+
+  REQUIRE(answer.contains("Err"));
+  CHECK(answer["Err"].get<std::string>() ==
+        "vsp: cannot issue secret \"app-db\" for task task-busy: not handed "
+        "out (revoked again): ledger " +
+            f.ledger_path() +
+            ": busy: another connection held its lock past the busy timeout");
+  CHECK(test::live_tokens(*f.target).size() == before);
+  auto rows = f.ledger->find({});
+  REQUIRE(rows->size() == 1);
+  CHECK(rows->front().state == ledger::State::pending);
 }
