@@ -15,6 +15,9 @@ int main(int argc, char** argv) {
 
   vsp::cli::add_simulate(app);
   vsp::cli::add_unwrap(app);
+  vsp::cli::add_audit(app);
+  vsp::cli::add_revoke(app);
+  vsp::cli::add_rotate(app);
 
   try {
     app.parse(argc, argv);

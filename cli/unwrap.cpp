@@ -5,6 +5,7 @@
 
 #include "core/util/duration.hpp"
 #include "core/util/env.hpp"
+#include "core/util/glob.hpp"
 #include "core/vault/client.hpp"
 #include "core/vault/types.hpp"
 
@@ -24,6 +25,8 @@ using nlohmann::json;
 struct UnwrapOptions {
   SecretInput token;
   bool show_token = false;
+  bool lookup = false;
+  std::string expect_path;
   double timeout_seconds = 10;
   OutputFormat format = OutputFormat::human;
 };
@@ -118,11 +121,62 @@ void print_human(const json& d) {
   }
 }
 
+json describe_lookup(const vault::WrapLookup& info) {
+  return {{"kind", "wrapping"},
+          {"creation_path", info.creation_path},
+          {"creation_time", info.creation_time},
+          {"creation_ttl", info.creation_ttl.count()}};
+}
+
+void print_lookup(const json& d) {
+  std::cout << fmt::format("creation path: {}\n",
+                           d["creation_path"].get<std::string>())
+            << fmt::format("creation time: {}\n",
+                           d["creation_time"].get<std::string>())
+            << fmt::format(
+                   "creation ttl:  {}\n",
+                   format_duration(Seconds(d["creation_ttl"].get<long>())));
+}
+
+// A wrapping token made anywhere but where it should have been was
+// possibly intercepted and re-wrapped: refuse it before it is opened.
+void check_path(const vault::WrapLookup& info, const std::string& expected) {
+  const bool ok = has_glob(expected) ? glob_match(expected, info.creation_path)
+                                     : info.creation_path == expected;
+  if (!ok) {
+    throw CommandError(
+        k_exit_denied,
+        fmt::format("the wrapping token was created at \"{}\", not \"{}\": "
+                    "possible interception; it was not unwrapped",
+                    info.creation_path,
+                    expected));
+  }
+}
+
 void run(const UnwrapOptions& o) {
   const SecretString wrapping = read_secret_input(o.token, "wrapping token");
   vault::Client client = make_client();
   const auto budget = std::chrono::milliseconds(
       static_cast<long long>(o.timeout_seconds * 1000));
+
+  if (o.lookup || !o.expect_path.empty()) {
+    auto info = client.lookup_wrapping(wrapping, Deadline::after(budget));
+    if (!info) {
+      throw CommandError(k_exit_remote, info.error().message);
+    }
+    if (!o.expect_path.empty()) {
+      check_path(*info, o.expect_path);
+    }
+    if (o.lookup) {
+      const json d = describe_lookup(*info);
+      if (o.format == OutputFormat::json) {
+        std::cout << d.dump(2) << '\n';
+      } else {
+        print_lookup(d);
+      }
+      return;
+    }
+  }
 
   auto inner = client.unwrap(wrapping, Deadline::after(budget));
   if (!inner) {
@@ -154,6 +208,14 @@ void add_unwrap(CLI::App& app) {
   cmd->add_flag("--show-token",
                 o->show_token,
                 "Also print the unwrapped token (or the values)");
+  cmd->add_flag("--lookup",
+                o->lookup,
+                "Only show the creation path, time and TTL; the token stays "
+                "usable");
+  cmd->add_option("--expect-path",
+                  o->expect_path,
+                  "Refuse a token whose creation path is not this one (globs "
+                  "allowed), e.g. auth/token/create/vsp-task");
   cmd->add_option("--timeout", o->timeout_seconds, "Seconds to wait for Vault")
       ->check(CLI::PositiveNumber);
   add_format_option(*cmd, o->format);

@@ -71,10 +71,12 @@ Error explain_failure(const docker::SecretRequest& request,
 Plugin::Plugin(Config config,
                rules::RuleSet rules,
                vault::Client& vault,
-               vault::TokenSource& login)
+               vault::TokenSource& login,
+               ledger::Ledger* ledger)
     : m_config(std::move(config)),
       m_rules(std::make_shared<const rules::RuleSet>(std::move(rules))),
-      m_issuer(vault, login, issuer::IssuerOptions{m_config.reuse_window}) {}
+      m_issuer(
+          vault, login, issuer::IssuerOptions{m_config.reuse_window, ledger}) {}
 
 std::shared_ptr<const rules::RuleSet> Plugin::rules() const {
   return std::atomic_load(&m_rules);
@@ -140,11 +142,12 @@ HttpResponse Plugin::get_secret(const HttpRequest& http) {
   }
 
   log::info(k_component,
-            "{} {} rule={} accessor={} policies={} ms={}",
+            "{} {} rule={} accessor={} issuance={} policies={} ms={}",
             issued->reused ? "reissued" : "issued",
             docker::describe(*request),
             decision->rule,
             issued->accessor,
+            issued->issuance_id,
             fmt::join(decision->policies, ","),
             ms_since(started));
   SecretString body = docker::value_response(

@@ -1,6 +1,7 @@
 #include "core/issuer/issuer.hpp"
 
 #include "core/docker/protocol.hpp"
+#include "core/issuer/settle.hpp"
 #include "core/util/log.hpp"
 #include "core/util/random.hpp"
 #include "core/vault/client.hpp"
@@ -20,6 +21,10 @@ using Clock = std::chrono::steady_clock;
 // A wrapping token is useless once its TTL is over; stop handing it out
 // again a little before that.
 constexpr std::chrono::seconds k_wrap_margin{5};
+
+// Revoking a credential the ledger refused gets its own budget, even past
+// the request's deadline: ending it matters more than answering on time.
+constexpr std::chrono::milliseconds k_cleanup_budget{2000};
 
 // Vault stores display names as "token-<name>" and keeps letters, digits
 // and '-'; anything else would be replaced there anyway.
@@ -89,7 +94,8 @@ task_metadata(const docker::SecretRequest& request,
 Issuer::Issuer(vault::Client& vault,
                vault::TokenSource& login,
                IssuerOptions options)
-    : m_vault(vault), m_login(login), m_options(options) {}
+    : m_vault(vault), m_login(login), m_options(options),
+      m_recorder(options.ledger) {}
 
 Result<Issued> Issuer::issue(const docker::SecretRequest& request,
                              const rules::Decision& decision,
@@ -125,6 +131,51 @@ Result<CachedValue> Issuer::mint(const docker::SecretRequest& request,
                                  const rules::Decision& decision,
                                  const std::string& issuance_id,
                                  Deadline deadline) {
+  if (auto recorded = m_recorder.intent(request, decision, issuance_id);
+      !recorded) {
+    return recorded.error();
+  }
+
+  Minted minted;
+  auto value =
+      create_in_vault(request, decision, issuance_id, deadline, minted);
+  if (!value) {
+    m_recorder.failed(issuance_id, value.error());
+    return value.error();
+  }
+
+  if (auto recorded = m_recorder.issued(issuance_id, minted); !recorded) {
+    return revoke_unrecorded(minted, recorded.error());
+  }
+  return value;
+}
+
+// A credential the ledger could not record must not reach the task: it
+// would outlive it unseen. Revoked here; if even that fails, the row
+// stays pending and start-up settling finds it.
+Error Issuer::revoke_unrecorded(const Minted& minted, const Error& why) {
+  const Credentials credentials{
+      minted.accessor, minted.wrapping_accessor, minted.lease_id};
+  const Status revoked = revoke_credentials(
+      m_vault, m_login, credentials, Deadline::after(k_cleanup_budget));
+  if (!revoked) {
+    log::error("issuer",
+               "cannot revoke an unrecorded credential accessor={}: {}",
+               minted.accessor,
+               revoked.error().message);
+  }
+  const Error failure =
+      why.wrap(revoked ? "not handed out (revoked again)"
+                       : "not handed out (its revocation failed too)");
+  return Error(ErrorKind::unavailable, failure.code, failure.message);
+}
+
+Result<CachedValue>
+Issuer::create_in_vault(const docker::SecretRequest& request,
+                        const rules::Decision& decision,
+                        const std::string& issuance_id,
+                        Deadline deadline,
+                        Minted& minted) {
   const auto create = token_request(request, decision, issuance_id);
   const bool wrapped = decision.kind == rules::Kind::wrapped_token;
 
@@ -145,6 +196,10 @@ Result<CachedValue> Issuer::mint(const docker::SecretRequest& request,
       if (w) {
         out.value = std::move(w->token);
         out.accessor = w->wrapped_accessor;
+        minted.accessor = w->wrapped_accessor;
+        minted.wrapping_accessor = w->accessor;
+        minted.policies = decision.policies;
+        minted.ttl = decision.ttl;
         window = std::min(
             window, std::max(w->ttl - k_wrap_margin, std::chrono::seconds(0)));
         out.fresh_until = Clock::now() + window;
@@ -156,6 +211,9 @@ Result<CachedValue> Issuer::mint(const docker::SecretRequest& request,
       if (t) {
         out.value = std::move(t->client_token);
         out.accessor = t->accessor;
+        minted.accessor = t->accessor;
+        minted.policies = t->policies;
+        minted.ttl = t->lease_duration;
         out.fresh_until = Clock::now() + window;
         return out;
       }

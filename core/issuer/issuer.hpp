@@ -1,6 +1,7 @@
 #pragma once
 
 #include "core/docker/secret_request.hpp"
+#include "core/issuer/recorder.hpp"
 #include "core/issuer/reuse_cache.hpp"
 #include "core/rules/decision.hpp"
 #include "core/util/deadline.hpp"
@@ -22,6 +23,9 @@ struct IssuerOptions {
   // How long a repeated request for the same task and secret gets the
   // value minted first.
   std::chrono::seconds reuse_window{300};
+  // Where each issuance is recorded (intent before Vault, outcome after);
+  // null records nothing. Must outlive the Issuer.
+  ledger::Ledger* ledger = nullptr;
 };
 
 // What one request receives.
@@ -44,6 +48,8 @@ public:
 
   // Issues what `decision` grants to the task in `request`, all within
   // `deadline`. Vault errors come back with their kind and code intact.
+  // With a ledger, nothing is issued unless its intent was recorded, and
+  // a credential whose outcome cannot be recorded is revoked again.
   Result<Issued> issue(const docker::SecretRequest& request,
                        const rules::Decision& decision,
                        Deadline deadline);
@@ -53,10 +59,17 @@ private:
                            const rules::Decision& decision,
                            const std::string& issuance_id,
                            Deadline deadline);
+  Result<CachedValue> create_in_vault(const docker::SecretRequest& request,
+                                      const rules::Decision& decision,
+                                      const std::string& issuance_id,
+                                      Deadline deadline,
+                                      Minted& minted);
+  Error revoke_unrecorded(const Minted& minted, const Error& why);
 
   vault::Client& m_vault;
   vault::TokenSource& m_login;
   IssuerOptions m_options;
+  Recorder m_recorder;
   ReuseCache m_cache;
 };
 
