@@ -140,11 +140,13 @@ HttpResponse Plugin::get_secret(const HttpRequest& http) {
   }
 
   log::info(k_component,
-            "{} {} rule={} accessor={} policies={} ms={}",
+            "{} {} rule={} kind={} accessor={} lease={} policies={} ms={}",
             issued->reused ? "reissued" : "issued",
             docker::describe(*request),
             decision->rule,
-            issued->accessor,
+            rules::to_string(decision->kind),
+            issued->accessor.empty() ? "-" : issued->accessor,
+            issued->lease_id.empty() ? "-" : issued->lease_id,
             fmt::join(decision->policies, ","),
             ms_since(started));
   SecretString body = docker::value_response(
