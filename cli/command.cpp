@@ -11,7 +11,7 @@ void add_format_option(CLI::App& command, OutputFormat& format) {
   };
   command.add_option("--format", format, "Output format: human or json")
       ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
-      ->default_str("human");
+      ->option_text("human|json (default: human)");
 }
 
 } // namespace vsp::cli

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   vsp::log::set_level(vsp::log::Level::warn);
 
   vsp::cli::add_simulate(app);
-  // unwrap: pending the Vault client
+  vsp::cli::add_unwrap(app);
 
   try {
     app.parse(argc, argv);

@@ -17,14 +17,6 @@ Error bad(const char* name, const std::string& value, const std::string& why) {
 
 } // namespace
 
-std::optional<std::string> process_env(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr) {
-    return std::nullopt;
-  }
-  return std::string(value);
-}
-
 Result<Config> Config::from_env(const Getenv& getenv) {
   Config c;
   const auto text = [&](const char* name, std::string& out) {

@@ -35,7 +35,4 @@ struct Config {
   static Result<Config> from_env(const Getenv& getenv);
 };
 
-// getenv(3) as a Getenv.
-std::optional<std::string> process_env(const char* name);
-
 } // namespace vsp::plugin

@@ -6,6 +6,7 @@
 #include "plugin/unix_listener.hpp"
 
 #include "core/rules/rule_set.hpp"
+#include "core/util/env.hpp"
 #include "core/util/log.hpp"
 #include "core/vault/client.hpp"
 #include "core/vault/login.hpp"
@@ -80,7 +81,7 @@ int run() {
   const sigset_t signals = block_signals();
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
-  auto config = plugin::Config::from_env(plugin::process_env);
+  auto config = plugin::Config::from_env(process_env);
   if (!config) {
     fail(config.error().message);
   }
@@ -93,13 +94,16 @@ int run() {
 
   // The socket comes first: Docker gives a managed plugin about ten
   // seconds to listen, whatever Vault is doing.
-  auto listener = plugin::UnixListener::bind(
-      {config->socket_path, config->socket_mode, config->socket_group});
+  plugin::ListenOptions listen{config->socket_path, config->socket_mode};
+  if (!config->socket_group.empty()) {
+    listen.group = config->socket_group;
+  }
+  auto listener = plugin::UnixListener::bind(listen);
   if (!listener) {
     fail(listener.error().message);
   }
 
-  auto vault_config = vault::Config::from_env(plugin::process_env);
+  auto vault_config = vault::Config::from_env(process_env);
   if (!vault_config) {
     fail(vault_config.error().message);
   }

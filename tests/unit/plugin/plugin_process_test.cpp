@@ -1,0 +1,199 @@
+// Black-box tests of the vsp-plugin binary: start-up refusals, the socket
+// coming before Vault, bad input over the socket, signals.
+#include "tests/support/child_process.hpp"
+#include "tests/support/paths.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/unix_http_client.hpp"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+
+using namespace vsp;
+using namespace vsp::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const char* k_rules = R"(rules:
+  - name: app
+    match: {secret: "app-*"}
+    token_role: vsp-task
+    allowed_policies: [app-read]
+)";
+
+struct Plugin {
+  TempDir dir;
+  std::string socket = dir.file("vsp.sock");
+  std::unique_ptr<ChildProcess> process;
+
+  void start(std::vector<std::string> extra_env = {},
+             const std::string& rules = k_rules) {
+    std::vector<std::string> env{
+        "VSP_SOCKET=" + socket,
+        "VSP_RULES=" + dir.write("rules.yaml", rules),
+        "VSP_TOKEN_FILE=" + dir.write("token", "hvs.not-a-real-token"),
+        // Nothing listens on the discard port: Vault is unreachable.
+        "VAULT_ADDR=http://127.0.0.1:9",
+        "VSP_DEADLINE=2s",
+    };
+    // Earlier entries win in getenv(3): a test's settings go first.
+    env.insert(env.begin(), extra_env.begin(), extra_env.end());
+    process = std::make_unique<ChildProcess>(binary_path("plugin/vsp-plugin"),
+                                             std::vector<std::string>{},
+                                             env,
+                                             dir.path());
+  }
+
+  bool listening() {
+    return eventually(
+        [&] { return UnixHttpClient::connect_errno(socket) == 0; }, 5s);
+  }
+
+  RawResponse call(std::string_view path, std::string_view body) {
+    auto client = UnixHttpClient::connect(socket);
+    REQUIRE(client.ok());
+    auto r = client->round_trip(docker_request(path, body), 10s);
+    REQUIRE(r.ok());
+    return *r;
+  }
+
+  std::string err_of(std::string_view body) {
+    auto r = call("/SecretProvider.GetSecret", body);
+    auto j = json::parse(r.body, nullptr, false);
+    return j.is_object() ? j.value("Err", "") : "";
+  }
+};
+
+} // namespace
+
+TEST_CASE("vsp-plugin refuses to start on bad settings", "[plugin][binary]") {
+  Plugin p;
+  SECTION("an invalid rules file, with its position") {
+    p.start({},
+            "rules:\n  - name: x\n    kind: magic\n    "
+            "allowed_policies: [a]\n");
+    REQUIRE(p.process->wait(10s) == 1);
+    CHECK_THAT(p.process->err(),
+               Catch::Contains("refusing to start: ") &&
+                   Catch::Contains("rules.yaml:3:11: unknown kind \"magic\""));
+  }
+  SECTION("VAULT_TOKEN in the environment") {
+    p.start({"VAULT_TOKEN=hvs.visible-in-docker-plugin-inspect"});
+    REQUIRE(p.process->wait(10s) == 1);
+    CHECK_THAT(p.process->err(),
+               Catch::Contains("VAULT_TOKEN is set, but the plugin takes its "
+                               "Vault login only from files"));
+    CHECK_THAT(p.process->err(),
+               !Catch::Contains("visible-in-docker-plugin-inspect"));
+  }
+  SECTION("a malformed deadline") {
+    p.start({"VSP_DEADLINE=soon"});
+    REQUIRE(p.process->wait(10s) == 1);
+    CHECK_THAT(p.process->err(),
+               Catch::Contains("VSP_DEADLINE=\"soon\": expected a duration"));
+  }
+}
+
+TEST_CASE("vsp-plugin listens before it reaches Vault", "[plugin][binary]") {
+  Plugin p;
+  p.start();
+  REQUIRE(p.listening());
+  struct stat st {};
+  REQUIRE(::stat(p.socket.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0660);
+
+  auto activate = p.call("/Plugin.Activate", "");
+  CHECK(activate.status == 200);
+  CHECK(json::parse(activate.body)["Implements"] ==
+        json::array({"secretprovider"}));
+
+  SECTION("and answers within its deadline while Vault is unreachable") {
+    const auto start = std::chrono::steady_clock::now();
+    const auto err = p.err_of(R"({"SecretName":"app-x","TaskID":"t1"})");
+    CHECK(std::chrono::steady_clock::now() - start < 2s + 1500ms);
+    CHECK_THAT(err,
+               Catch::StartsWith("vsp: cannot issue secret \"app-x\" for "
+                                 "task t1:"));
+  }
+}
+
+TEST_CASE("vsp-plugin answers bad input with an Err and keeps serving",
+          "[plugin][binary]") {
+  Plugin p;
+  p.start();
+  REQUIRE(p.listening());
+
+  CHECK(p.err_of("") == "vsp: empty request body (expected a JSON object)");
+  CHECK(p.err_of("{\"SecretName\"") == "vsp: request body is not valid JSON");
+  CHECK(p.err_of("{\"TaskID\":\"t\"}\n") == "vsp: missing SecretName");
+  CHECK(p.err_of(std::string(1024 * 1024 + 1, '{')) ==
+        "vsp: request body is larger than 1048576 bytes");
+  CHECK(p.err_of(R"({"SecretName":"db","ServiceName":"web"})") ==
+        "vsp: no rule matches secret \"db\" of service \"web\" (rule \"app\": "
+        "secret name \"db\" does not match \"app-*\")");
+  CHECK(
+      p.err_of(
+          R"({"SecretName":"app-x","SecretLabels":{"vsp.policies":"root"}})") ==
+      "vsp: secret \"app-x\" refused: rule \"app\" does not allow policy "
+      "\"root\" (allowed: app-read)");
+
+  auto unknown = p.call("/NetworkDriver.CreateNetwork", "{}");
+  CHECK(unknown.status == 404);
+  CHECK(p.process->running());
+  CHECK(p.call("/Plugin.Activate", "").status == 200);
+
+  SECTION("each refusal is logged with the task and the reason") {
+    (void)p.err_of(R"({"SecretName":"db","TaskID":"task-42"})");
+    CHECK(eventually(
+        [&] {
+          return p.process->err().find("refused task=task-42 secret=db "
+                                       "kind=denied reason=\"no rule "
+                                       "matches") != std::string::npos;
+        },
+        5s));
+  }
+}
+
+TEST_CASE("vsp-plugin reloads rules on SIGHUP and keeps them if invalid",
+          "[plugin][binary]") {
+  Plugin p;
+  p.start();
+  REQUIRE(p.listening());
+  const std::string request = R"({"SecretName":"db-x","TaskID":"t"})";
+  CHECK_THAT(p.err_of(request), Catch::StartsWith("vsp: no rule matches"));
+
+  p.dir.write("rules.yaml", "rules: [ broken\n");
+  p.process->signal(SIGHUP);
+  CHECK(eventually(
+      [&] {
+        return p.process->err().find("rules not reloaded, keeping the current "
+                                     "ones") != std::string::npos;
+      },
+      5s));
+  CHECK_THAT(p.err_of(request), Catch::StartsWith("vsp: no rule matches"));
+
+  p.dir.write("rules.yaml",
+              "rules:\n  - name: db\n    match: {secret: \"db-*\"}\n"
+              "    allowed_policies: [db]\n");
+  p.process->signal(SIGHUP);
+  CHECK(eventually(
+      [&] {
+        return p.err_of(request).find("no rule matches") == std::string::npos;
+      },
+      5s));
+}
+
+TEST_CASE("vsp-plugin stops cleanly on SIGTERM", "[plugin][binary]") {
+  Plugin p;
+  p.start();
+  REQUIRE(p.listening());
+  p.process->signal(SIGTERM);
+  REQUIRE(p.process->wait(10s) == 0);
+  struct stat st {};
+  CHECK(::stat(p.socket.c_str(), &st) != 0);
+  CHECK_THAT(p.process->out(), Catch::Contains("main: stopped"));
+}
