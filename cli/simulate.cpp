@@ -23,6 +23,7 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 
 namespace vsp::cli {
 namespace {
@@ -213,7 +214,12 @@ void print_human(const SimulateOptions& o, const Outcome& out) {
   if (!out.unwrapped.is_null()) {
     std::cout << "unwrapped:\n";
     if (out.unwrapped.contains("kind")) {
-      print_unwrapped(std::cout, out.unwrapped, "--show-value");
+      std::ostringstream lines;
+      print_unwrapped(lines, out.unwrapped, "--show-value");
+      std::istringstream in(lines.str());
+      for (std::string line; std::getline(in, line);) {
+        std::cout << "  " << line << '\n';
+      }
     } else {
       std::cout << "  " << out.unwrapped.begin().value().get<std::string>()
                 << '\n';
