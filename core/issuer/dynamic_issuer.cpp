@@ -23,6 +23,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <optional>
+
 namespace vsp::issuer {
 namespace {
 
@@ -66,15 +68,88 @@ vault::Method method_of(const rules::Decision& decision) {
                                                 : vault::Method::get;
 }
 
+// Revokes the holder, and with it any lease it got, after `why` stopped
+// the issuance.
+Error drop_holder(vault::Client& vault,
+                  const vault::TokenAuth& holder,
+                  const Error& why) {
+  auto revoked =
+      vault.revoke_self(holder.client_token, Deadline::after(k_cleanup_budget));
+  if (!revoked) {
+    log::error("issuer",
+               "cannot revoke lease holder accessor={}: {}",
+               holder.accessor,
+               revoked.error().message);
+  }
+  return why;
+}
+
+Result<vault::Secret> fetch(vault::Client& vault,
+                            const rules::Decision& decision,
+                            const vault::TokenAuth& holder,
+                            Deadline deadline) {
+  vault::CallOptions options;
+  options.minting = vault::Minting::yes;
+  if (decision.method == rules::Method::post) {
+    return vault.write_secret(holder.client_token,
+                              decision.path,
+                              params_body(decision),
+                              options,
+                              deadline);
+  }
+  return vault.read_secret(
+      holder.client_token, decision.path, options, deadline);
+}
+
+Result<vault::WrapInfo> fetch_wrapped(vault::Client& vault,
+                                      const rules::Decision& decision,
+                                      const vault::TokenAuth& holder,
+                                      Deadline deadline) {
+  const nlohmann::json body = params_body(decision);
+  const bool post = decision.method == rules::Method::post;
+  return vault.call_wrapped(method_of(decision),
+                            decision.path,
+                            post ? &body : nullptr,
+                            holder.client_token,
+                            decision.wrap_ttl,
+                            vault::Minting::yes,
+                            deadline);
+}
+
+// The holder must outlive the lease, or the lease dies early: a shorter
+// holder is renewed once to the lease's length.
+Status outlive_lease(vault::Client& vault,
+                     const rules::Decision& decision,
+                     const vault::TokenAuth& holder,
+                     const vault::Secret& secret,
+                     Deadline deadline) {
+  const auto holder_ttl = holder.lease_duration;
+  if (holder_ttl.count() == 0 || secret.lease_duration <= holder_ttl) {
+    return ok_status();
+  }
+  auto renewed =
+      vault.renew_self(holder.client_token, secret.lease_duration, deadline);
+  if (renewed && renewed->lease_duration >= secret.lease_duration) {
+    return ok_status();
+  }
+  return Error(ErrorKind::invalid_input,
+               "lease_outlives_holder",
+               fmt::format("the lease of {} lasts {}s but its holder token "
+                           "only {}s: raise the rule's ttl (or the token "
+                           "role's limits) to at least the lease's",
+                           decision.path,
+                           secret.lease_duration.count(),
+                           renewed ? renewed->lease_duration.count()
+                                   : holder_ttl.count()));
+}
+
 } // namespace
 
-Result<CachedValue> Issuer::issue_dynamic(const docker::SecretRequest& request,
-                                          const rules::Decision& decision,
-                                          const std::string& issuance_id,
-                                          Deadline deadline) {
-  const auto now = std::chrono::system_clock::now();
-
-  // 1. The lease holder.
+Result<vault::TokenAuth>
+Issuer::mint_lease_holder(const docker::SecretRequest& request,
+                          const rules::Decision& decision,
+                          const std::string& issuance_id,
+                          Deadline deadline) {
   const auto create = holder_request(request, decision, issuance_id);
   std::optional<vault::TokenAuth> holder;
   auto minted = with_login(deadline, [&](const SecretString& login) -> Status {
@@ -88,35 +163,26 @@ Result<CachedValue> Issuer::issue_dynamic(const docker::SecretRequest& request,
   if (!minted) {
     return minted.error();
   }
-  const auto drop_holder = [&](const Error& why) -> Error {
-    auto revoked = m_vault.revoke_self(holder->client_token,
-                                       Deadline::after(k_cleanup_budget));
-    if (!revoked) {
-      log::error("issuer",
-                 "cannot revoke lease holder accessor={}: {}",
-                 holder->accessor,
-                 revoked.error().message);
-    }
-    return why;
-  };
+  return std::move(*holder);
+}
 
+Result<CachedValue> Issuer::issue_dynamic(const docker::SecretRequest& request,
+                                          const rules::Decision& decision,
+                                          const std::string& issuance_id,
+                                          Deadline deadline) {
+  const auto now = std::chrono::system_clock::now();
+  auto holder = mint_lease_holder(request, decision, issuance_id, deadline);
+  if (!holder) {
+    return holder.error();
+  }
   CachedValue out;
   out.accessor = holder->accessor;
   out.do_not_reuse = decision.do_not_reuse;
-  const nlohmann::json body = params_body(decision);
-  const bool post = decision.method == rules::Method::post;
 
-  // 2. The secret, wrapped in the same round trip when the rule says so.
   if (decision.wrap_ttl.count() > 0) {
-    auto wrap = m_vault.call_wrapped(method_of(decision),
-                                     decision.path,
-                                     post ? &body : nullptr,
-                                     holder->client_token,
-                                     decision.wrap_ttl,
-                                     vault::Minting::yes,
-                                     deadline);
+    auto wrap = fetch_wrapped(m_vault, decision, *holder, deadline);
     if (!wrap) {
-      return drop_holder(wrap.error());
+      return drop_holder(m_vault, *holder, wrap.error());
     }
     out.value = std::move(wrap->token);
     out.wrapping_accessor = wrap->accessor;
@@ -126,37 +192,16 @@ Result<CachedValue> Issuer::issue_dynamic(const docker::SecretRequest& request,
                       detail::wrapped_window(m_options.reuse_window, wrap->ttl);
     return out;
   }
-  vault::CallOptions options;
-  options.minting = vault::Minting::yes;
-  auto secret =
-      post ? m_vault.write_secret(
-                 holder->client_token, decision.path, body, options, deadline)
-           : m_vault.read_secret(
-                 holder->client_token, decision.path, options, deadline);
+
+  auto secret = fetch(m_vault, decision, *holder, deadline);
   if (!secret) {
-    return drop_holder(secret.error());
+    return drop_holder(m_vault, *holder, secret.error());
+  }
+  if (auto kept = outlive_lease(m_vault, decision, *holder, *secret, deadline);
+      !kept) {
+    return drop_holder(m_vault, *holder, kept.error());
   }
 
-  // 3. The holder must outlive the lease, or the lease dies early.
-  const auto holder_ttl = holder->lease_duration;
-  if (holder_ttl.count() > 0 && secret->lease_duration > holder_ttl) {
-    auto renewed = m_vault.renew_self(
-        holder->client_token, secret->lease_duration, deadline);
-    if (!renewed || renewed->lease_duration < secret->lease_duration) {
-      return drop_holder(Error(
-          ErrorKind::invalid_input,
-          "lease_outlives_holder",
-          fmt::format("the lease of {} lasts {}s but its holder token only "
-                      "{}s: raise the rule's ttl (or the token role's "
-                      "limits) to at least the lease's",
-                      decision.path,
-                      secret->lease_duration.count(),
-                      renewed ? renewed->lease_duration.count()
-                              : holder_ttl.count())));
-    }
-  }
-
-  // 4. The value.
   ValueFacts facts;
   facts.issuance_id = issuance_id;
   facts.lease_id = secret->lease_id;
@@ -165,12 +210,12 @@ Result<CachedValue> Issuer::issue_dynamic(const docker::SecretRequest& request,
   auto value = render_value(
       decision.value, secret->data, value_metadata(request, decision, facts));
   if (!value) {
-    return drop_holder(value.error());
+    return drop_holder(m_vault, *holder, value.error());
   }
   out.value = std::move(*value);
   out.lease_id = secret->lease_id;
-  out.ttl =
-      secret->lease_duration.count() > 0 ? secret->lease_duration : holder_ttl;
+  out.ttl = secret->lease_duration.count() > 0 ? secret->lease_duration
+                                               : holder->lease_duration;
   if (out.ttl.count() > 0) {
     out.expires_at = now + out.ttl;
   }

@@ -16,6 +16,7 @@ namespace vsp::vault {
 class Client;
 class TokenSource;
 struct KvSecret;
+struct TokenAuth;
 } // namespace vsp::vault
 
 namespace vsp::issuer {
@@ -99,6 +100,11 @@ private:
                                    std::string& key);
 
   // dynamic_issuer.cpp
+  Result<vault::TokenAuth>
+  mint_lease_holder(const docker::SecretRequest& request,
+                    const rules::Decision& decision,
+                    const std::string& issuance_id,
+                    Deadline deadline);
   Result<CachedValue> issue_dynamic(const docker::SecretRequest& request,
                                     const rules::Decision& decision,
                                     const std::string& issuance_id,

@@ -105,9 +105,18 @@ TEST_CASE("vsp simulate carries a request out in-process",
     CHECK(r.status == 3);
     CHECK_THAT(r.out, Catch::Contains("answer:      Err\nerr:         vsp: "));
   }
-  SECTION("without a Vault token") {
+  SECTION("the token from ~/.vault-token, as the vault CLI keeps it") {
+    f.dir.write(".vault-token", read_file(f.setup.plugin_token_file) + "\n");
     f.env = {"PATH=/usr/bin:/bin",
              "HOME=" + f.dir.path(),
+             "VAULT_ADDR=" + f.target->address};
+    auto r = f.simulate({"--secret", "kv-db", "--show-value"});
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Catch::Contains("value:       s3cret\n"));
+  }
+  SECTION("without a Vault token") {
+    f.env = {"PATH=/usr/bin:/bin",
+             "HOME=" + f.dir.file("nobody"),
              "VAULT_ADDR=" + f.target->address};
     auto r = f.simulate({"--secret", "kv-db"});
     CHECK(r.status == 1);
