@@ -50,5 +50,15 @@ Status require(std::string_view what, std::string_view value);
 // text.
 Error recode(const Error& e, const char* code);
 
+// The failure of `response`, or what `parse` reads from it.
+template <typename Parse>
+auto parsed(Result<Response> response, std::string_view path, Parse parse)
+    -> decltype(parse(*response, path)) {
+  if (!response) {
+    return response.error();
+  }
+  return parse(*response, path);
+}
+
 } // namespace detail
 } // namespace vsp::vault

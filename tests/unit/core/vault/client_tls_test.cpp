@@ -34,6 +34,8 @@ struct Pki {
   std::string server_key() const { return dir.file("server.key"); }
   std::string client_cert() const { return dir.file("client.pem"); }
   std::string client_key() const { return dir.file("client.key"); }
+  // The server's key, certified by the CA for one day in 2020.
+  std::string expired_cert() const { return dir.file("expired.pem"); }
 
   Pki() {
     const std::string d = dir.path();
@@ -41,6 +43,14 @@ struct Pki {
               "subjectAltName=DNS:vault.test\n"
               "extendedKeyUsage=serverAuth\n");
     dir.write("client.ext", "extendedKeyUsage=clientAuth\n");
+    // `openssl ca` is the way to pick a validity in the past.
+    dir.write("ca.cnf",
+              "[ca]\ndefault_ca=t\n[t]\ndatabase=index.txt\n"
+              "new_certs_dir=.\ncertificate=ca.pem\nprivate_key=ca.key\n"
+              "serial=serial\ndefault_md=sha256\npolicy=p\n"
+              "[p]\ncommonName=supplied\n");
+    dir.write("index.txt", "");
+    dir.write("serial", "01\n");
     const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
                             "-nodes";
     const std::string cmd =
@@ -56,7 +66,10 @@ struct Pki {
         "openssl req " + key +
         " -keyout client.key -out client.csr -subj /CN=vsp-client && " +
         "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key "
-        "-CAcreateserial -out client.pem -days 1 -extfile client.ext";
+        "-CAcreateserial -out client.pem -days 1 -extfile client.ext && " +
+        "openssl ca -batch -config ca.cnf -in server.csr -out expired.pem "
+        "-startdate 20200101000000Z -enddate 20200102000000Z "
+        "-extfile server.ext -notext";
     ok = run_shell("(" + cmd + ") >/dev/null 2>&1") == 0;
   }
 };
@@ -153,6 +166,29 @@ TEST_CASE("Client over TLS verifies the server", "[vault][emulator][tls]") {
     CHECK(r.error().code == errc::standby);
     CHECK_THAT(r.error().message, Catch::Contains("refusing redirect"));
   }
+}
+
+TEST_CASE("Client over TLS refuses an expired server certificate",
+          "[vault][emulator][tls]") {
+  Pki pki;
+  if (!pki.ok) {
+    VSP_SKIP("the openssl command could not make test certificates");
+  }
+  EmulatorOptions options;
+  options.tls_cert = pki.expired_cert();
+  options.tls_key = pki.server_key();
+  std::string why;
+  auto emu = VaultEmulator::start(options, &why);
+  if (!emu) {
+    VSP_SKIP(why);
+  }
+  Client client(tls_config(*emu, pki));
+  const auto t = std::chrono::steady_clock::now();
+  const auto r = client.lookup_self(SecretString(emu->root_token()), soon());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == errc::tls);
+  CHECK_THAT(r.error().message, Catch::Contains("expired"));
+  CHECK(std::chrono::steady_clock::now() - t < 2s); // not retried
 }
 
 TEST_CASE("Client over TLS presents a client certificate",
