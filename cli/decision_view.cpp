@@ -214,7 +214,7 @@ json verdicts_json(const std::vector<Verdict>& verdicts) {
 
 void print_verdicts(std::ostream& out,
                     const std::vector<Verdict>& verdicts,
-                    bool colour) {
+                    Colouring mode) {
   Table table({"#", "RULE", "LINE", "VERDICT", "WHY"});
   int n = 0;
   for (const auto& v : verdicts) {
@@ -228,7 +228,7 @@ void print_verdicts(std::ostream& out,
                {v.verdict, c},
                {v.reason}});
   }
-  table.print(out, colour);
+  table.print(out, mode);
 }
 
 std::string request_summary(const docker::SecretRequest& r) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cli/table.hpp"
 #include "core/docker/secret_request.hpp"
 #include "core/rules/rule_set.hpp"
 
@@ -36,7 +37,7 @@ std::vector<Verdict> verdicts_of(const rules::RuleSet& rules,
 nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts);
 void print_verdicts(std::ostream& out,
                     const std::vector<Verdict>& verdicts,
-                    bool colour);
+                    Colouring mode);
 
 // "secret \"db\" of service \"web\" (task t1)": who is asking.
 std::string request_summary(const docker::SecretRequest& request);

@@ -40,7 +40,7 @@ void print_human(const docker::SecretRequest& request,
                  const rules::Explanation& e,
                  const std::string& path,
                  const rules::RuleSet& rules) {
-  const bool colour = colour_on_stdout();
+  const Colouring colour = colour_on_stdout();
   std::cout << "request: " << request_summary(request) << "\n\n";
   print_verdicts(std::cout, verdicts, colour);
   std::cout << '\n';

@@ -108,7 +108,8 @@ void unwrap_value(const SimulateOptions& o, Outcome& out) {
     out.unwrapped = {{"error", inner.error().message}};
     return;
   }
-  out.unwrapped = describe_unwrapped(*inner, o.show_value);
+  out.unwrapped = describe_unwrapped(
+      *inner, o.show_value ? ShowSecret::yes : ShowSecret::no);
 }
 
 json issued_json(const issuer::Issued& i) {
@@ -160,7 +161,9 @@ void print_json(const SimulateOptions& o, const Outcome& out) {
   std::cout << j.dump(2) << '\n';
 }
 
-void print_answer(const SimulateOptions& o, const Outcome& out, bool colour) {
+void print_answer(const SimulateOptions& o,
+                  const Outcome& out,
+                  Colouring colour) {
   const auto& a = *out.answer;
   if (!a.ok) {
     std::cout << paint("answer:      Err", Colour::red, colour) << '\n'
@@ -191,7 +194,7 @@ void print_answer(const SimulateOptions& o, const Outcome& out, bool colour) {
 }
 
 void print_human(const SimulateOptions& o, const Outcome& out) {
-  const bool colour = colour_on_stdout();
+  const Colouring colour = colour_on_stdout();
   if (out.request) {
     std::cout << "request:     " << request_summary(*out.request) << '\n';
   }

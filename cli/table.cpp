@@ -29,13 +29,14 @@ const char* code_of(Colour colour) {
 
 } // namespace
 
-bool colour_on_stdout() {
-  return ::isatty(STDOUT_FILENO) == 1 && !process_env("NO_COLOR") &&
-         process_env("TERM").value_or("") != "dumb";
+Colouring colour_on_stdout() {
+  const bool on = ::isatty(STDOUT_FILENO) == 1 && !process_env("NO_COLOR") &&
+                  process_env("TERM").value_or("") != "dumb";
+  return on ? Colouring::on : Colouring::off;
 }
 
-std::string paint(const std::string& text, Colour colour, bool enabled) {
-  if (!enabled || colour == Colour::none || text.empty()) {
+std::string paint(const std::string& text, Colour colour, Colouring mode) {
+  if (mode == Colouring::off || colour == Colour::none || text.empty()) {
     return text;
   }
   return code_of(colour) + text + "\033[0m";
@@ -49,7 +50,7 @@ void Table::add(std::vector<Cell> row) {
   m_rows.push_back(std::move(row));
 }
 
-void Table::print(std::ostream& out, bool colour) const {
+void Table::print(std::ostream& out, Colouring mode) const {
   std::vector<std::size_t> width(m_headers.size());
   for (std::size_t i = 0; i < m_headers.size(); ++i) {
     width[i] = m_headers[i].size();
@@ -61,7 +62,7 @@ void Table::print(std::ostream& out, bool colour) const {
     std::string text;
     for (std::size_t i = 0; i < cells.size(); ++i) {
       const bool last = i + 1 == cells.size();
-      text += paint(cells[i].text, cells[i].colour, colour);
+      text += paint(cells[i].text, cells[i].colour, mode);
       if (!last) {
         text += std::string(width[i] - cells[i].text.size() + 2, ' ');
       }

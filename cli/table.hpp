@@ -8,11 +8,15 @@ namespace vsp::cli {
 
 enum class Colour { none, green, yellow, red, dim, bold };
 
-// Whether stdout gets colour: a terminal, NO_COLOR unset, TERM not "dumb".
-bool colour_on_stdout();
+// Whether output is coloured.
+enum class Colouring { off, on };
 
-// `text` wrapped in the ANSI codes for `colour` when `enabled`.
-std::string paint(const std::string& text, Colour colour, bool enabled);
+// Colour for stdout: on for a terminal, unless NO_COLOR is set or TERM is
+// "dumb".
+Colouring colour_on_stdout();
+
+// `text` wrapped in the ANSI codes for `colour` when colouring is on.
+std::string paint(const std::string& text, Colour colour, Colouring mode);
 
 // A human table: a header row and left-aligned columns two spaces apart.
 // Cells may carry a colour, which does not count toward the width.
@@ -26,8 +30,8 @@ public:
   explicit Table(std::vector<std::string> headers);
 
   void add(std::vector<Cell> row);
-  // Writes the table; colour only when `colour` is true.
-  void print(std::ostream& out, bool colour) const;
+  // Writes the table, in colour if `mode` says so.
+  void print(std::ostream& out, Colouring mode) const;
 
 private:
   std::vector<std::string> m_headers;

@@ -48,7 +48,8 @@ void run(const UnwrapOptions& o) {
     throw CommandError(k_exit_remote, inner.error().message);
   }
 
-  const json d = describe_unwrapped(*inner, o.show_token);
+  const json d = describe_unwrapped(
+      *inner, o.show_token ? ShowSecret::yes : ShowSecret::no);
   if (o.format == OutputFormat::json) {
     std::cout << d.dump(2) << '\n';
   } else {

@@ -10,7 +10,8 @@ namespace vsp::cli {
 
 using nlohmann::json;
 
-json describe_unwrapped(vault::Response& inner, bool show_secret) {
+json describe_unwrapped(vault::Response& inner, ShowSecret show) {
+  const bool show_secret = show == ShowSecret::yes;
   if (inner.body.is_object() && inner.body.contains("auth") &&
       inner.body["auth"].is_object()) {
     auto auth = vault::parse_token_auth(inner, "sys/wrapping/unwrap");

@@ -8,11 +8,13 @@
 
 namespace vsp::cli {
 
+enum class ShowSecret { no, yes };
+
 // What an unwrapped response held, for display: a token (accessor,
 // policies, metadata, TTL) or data (its keys and lease). The token or the
-// values themselves only when `show_secret`. Throws CommandError when the
-// auth block is malformed.
-nlohmann::json describe_unwrapped(vault::Response& inner, bool show_secret);
+// values themselves only with ShowSecret::yes. Throws CommandError when
+// the auth block is malformed.
+nlohmann::json describe_unwrapped(vault::Response& inner, ShowSecret show);
 
 // describe_unwrapped()'s result as "name: value" lines; `show_flag` is the
 // flag that would print what is hidden.
