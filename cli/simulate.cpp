@@ -105,7 +105,15 @@ void unwrap_value(const SimulateOptions& o, Outcome& out) {
   vault::Client client = vault_client();
   auto inner = client.unwrap(out.answer->value, Deadline::after(budget(o)));
   if (!inner) {
-    out.unwrapped = {{"error", inner.error().message}};
+    const auto& e = inner.error();
+    const bool not_wrapping = e.code == vault::errc::invalid_token ||
+                              e.code == vault::errc::wrapping_token_invalid;
+    out.unwrapped = {{"error",
+                      not_wrapping
+                          ? fmt::format("the value is not a wrapping token, or "
+                                        "it was used already ({})",
+                                        e.message)
+                          : e.message}};
     return;
   }
   out.unwrapped = describe_unwrapped(

@@ -230,3 +230,49 @@ TEST_CASE("vsp rules explain and simulate --dry-run agree with the plugin",
   CHECK(refused == 7);
   CHECK(f.plugin->running());
 }
+
+TEST_CASE("vsp simulate --socket --unwrap opens what the plugin wrapped",
+          "[cli][binary][emulator]") {
+  Fixture f;
+  std::string why;
+  if (!f.start(&why)) {
+    VSP_SKIP(why);
+  }
+  const std::vector<std::string> env{"PATH=/usr/bin:/bin",
+                                     "HOME=" + f.dir.path(),
+                                     "VAULT_ADDR=" + f.target->address};
+  auto r = run_vsp({"simulate",
+                    "--socket",
+                    f.socket,
+                    "--secret",
+                    "tok-a",
+                    "--task-id",
+                    "u1",
+                    "--unwrap",
+                    "--format",
+                    "json"},
+                   env);
+  CHECK(r.status == 0);
+  const json out = json::parse(r.out);
+  CHECK(out.at("mode") == "socket");
+  CHECK(out.at("unwrapped").at("kind") == "token");
+  CHECK(out.at("unwrapped").at("metadata").at("vsp_task_id") == "u1");
+  CHECK_FALSE(out.at("unwrapped").contains("token"));
+
+  SECTION("a value that is not wrapped cannot be opened") {
+    auto kv = run_vsp({"simulate",
+                       "--socket",
+                       f.socket,
+                       "--secret",
+                       "kv-db",
+                       "--unwrap",
+                       "--format",
+                       "json"},
+                      env);
+    CHECK(kv.status == 0);
+    CHECK_THAT(
+        json::parse(kv.out).at("unwrapped").at("error").get<std::string>(),
+        Catch::StartsWith("the value is not a wrapping token, or it was "
+                          "used already (vault: "));
+  }
+}
