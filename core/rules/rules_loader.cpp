@@ -261,6 +261,13 @@ void Parser::check_wrapping(const YAML::Node& node, const Rule& rule) {
                  fmt::format("wrap_ttl of rule \"{}\" must be longer than 0s",
                              rule.name));
   }
+  if (rule.wrapped() && rule.do_not_reuse == false) {
+    m_in.problem(node["do_not_reuse"],
+                 fmt::format("do_not_reuse of rule \"{}\" must stay true: "
+                             "its value is a wrapping token, which opens "
+                             "once, so tasks cannot share it",
+                             rule.name));
+  }
   if (rule.max_wrap_ttl < rule.wrap_ttl) {
     m_in.problem(node["max_wrap_ttl"] ? node["max_wrap_ttl"] : node,
                  fmt::format("max_wrap_ttl of rule \"{}\" is shorter than "

@@ -155,6 +155,15 @@ TEST_CASE("RuleSet::check_text checks kind-specific keys", "[rules]") {
                  "    allow_labels: [vsp.field]\n"),
        {"r.yaml:7:19: allow_labels: vsp.field does not apply with wrap: "
         "true"}},
+      {rule_with("kv",
+                 "    path_prefix: secret/\n"
+                 "    wrap: true\n"
+                 "    do_not_reuse: false\n"),
+       {"r.yaml:7:19: do_not_reuse of rule \"a\" must stay true: its value "
+        "is a wrapping token, which opens once, so tasks cannot share it"}},
+      {rule_with("wrapped-token", "    do_not_reuse: no\n"),
+       {"r.yaml:5:19: do_not_reuse of rule \"a\" must stay true: its value "
+        "is a wrapping token, which opens once, so tasks cannot share it"}},
       {rule_with("token", "    allow_labels: [vsp.path]\n"),
        {"r.yaml:5:5: allow_labels does not apply to kind token"}},
   };
