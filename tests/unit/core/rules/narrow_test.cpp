@@ -76,6 +76,11 @@ rules:
     match: {secret: "tok-*"}
     kind: token
     allowed_policies: [app-read]
+  - name: stacked
+    match: {secret: "stk-*"}
+    kind: kv
+    allowed_policies: [app-read]
+    path_prefix: "secret/{stack}/{service}/"
 )";
 
 RuleSet load() {
@@ -258,6 +263,10 @@ TEST_CASE("RuleSet::decide refuses labels beyond the rule", "[rules]") {
        {{"vsp.ttl", "5h"}},
        "web",
        "rule \"db\" allows vsp.ttl between 1s and 4h, not 5h"},
+      {"db-main",
+       {{"vsp.ttl", "0s"}},
+       "web",
+       "rule \"db\" allows vsp.ttl between 1s and 4h, not 0s"},
       {"sealed-a",
        {{"vsp.wrap-ttl", "10m"}},
        "web",
@@ -327,6 +336,22 @@ TEST_CASE("RuleSet::decide refuses labels beyond the rule", "[rules]") {
        "",
        "rule \"shop-kv\": path \"{service}/{secret}\" needs the service "
        "name, and the request has none"},
+      {"stk-a",
+       {},
+       "web",
+       "rule \"stacked\": path_prefix \"secret/{stack}/{service}/\" needs "
+       "the stack (label com.docker.stack.namespace), and the request has "
+       "none"},
+      {"stk-a",
+       {{"com.docker.stack.namespace", "a b"}},
+       "web",
+       "rule \"stacked\" refuses prefix \"secret/a b/web/\": it has a "
+       "character outside A-Z a-z 0-9 . _ - /"},
+      {"stk-a",
+       {{"com.docker.stack.namespace", ".."}},
+       "web",
+       "rule \"stacked\" refuses prefix \"secret/../web/\": it has a "
+       "\"..\" segment"},
       // KV versions.
       {"db",
        shop({{"vsp.kv-version", "3"}}),
