@@ -2,6 +2,7 @@
 // what was inside, without printing the inner token unless asked.
 #include "cli/command.hpp"
 #include "cli/secret_input.hpp"
+#include "cli/unwrapped.hpp"
 
 #include "core/util/duration.hpp"
 #include "core/util/env.hpp"
@@ -37,88 +38,6 @@ vault::Client make_client() {
     throw CommandError(k_exit_usage, config.error().message);
   }
   return vault::Client(*config);
-}
-
-// What the wrapped response held: a token (auth) or data.
-json describe(vault::Response& inner, bool show_secret) {
-  if (inner.body.is_object() && inner.body.contains("auth") &&
-      inner.body["auth"].is_object()) {
-    auto auth = vault::parse_token_auth(inner, "sys/wrapping/unwrap");
-    if (!auth) {
-      throw CommandError(k_exit_remote, auth.error().message);
-    }
-    json out{{"kind", "token"},
-             {"accessor", auth->accessor},
-             {"policies", auth->policies},
-             {"metadata", auth->metadata},
-             {"ttl", auth->lease_duration.count()},
-             {"renewable", auth->renewable},
-             {"orphan", auth->orphan},
-             {"token_type", auth->token_type}};
-    if (show_secret) {
-      out["token"] = std::string(auth->client_token.reveal());
-    }
-    return out;
-  }
-  json data = inner.body.is_object() && inner.body.contains("data")
-                  ? inner.body["data"]
-                  : json();
-  json out{{"kind", "data"}};
-  if (data.is_object()) {
-    json keys = json::array();
-    for (const auto& [key, value] : data.items()) {
-      keys.push_back(key);
-    }
-    out["keys"] = keys;
-  }
-  if (inner.body.is_object() && inner.body.value("lease_id", "") != "") {
-    out["lease_id"] = inner.body["lease_id"];
-    out["lease_duration"] = inner.body.value("lease_duration", 0);
-  }
-  if (show_secret) {
-    out["data"] = data;
-  }
-  return out;
-}
-
-void print_human(const json& d) {
-  if (d["kind"] == "token") {
-    std::cout << fmt::format("accessor:    {}\n",
-                             d["accessor"].get<std::string>())
-              << fmt::format(
-                     "policies:    {}\n",
-                     fmt::join(d["policies"].get<std::vector<std::string>>(),
-                               ", "))
-              << fmt::format("ttl:         {}\n",
-                             format_duration(Seconds(d["ttl"].get<long>())))
-              << fmt::format("renewable:   {}\n", d["renewable"].get<bool>())
-              << fmt::format("orphan:      {}\n", d["orphan"].get<bool>())
-              << "metadata:\n";
-    for (const auto& [key, value] : d["metadata"].items()) {
-      std::cout << fmt::format("  {:<18} {}\n", key, value.get<std::string>());
-    }
-    if (d.contains("token")) {
-      std::cout << fmt::format("token:       {}\n",
-                               d["token"].get<std::string>());
-    } else {
-      std::cout << "token:       (hidden; --show-token prints it)\n";
-    }
-    return;
-  }
-  std::cout << "data keys:   ";
-  std::cout << (d.contains("keys")
-                    ? fmt::format("{}", fmt::join(d["keys"], ", "))
-                    : std::string("(none)"))
-            << '\n';
-  if (d.contains("lease_id")) {
-    std::cout << fmt::format("lease:       {}\n",
-                             d["lease_id"].get<std::string>());
-  }
-  if (d.contains("data")) {
-    std::cout << d["data"].dump(2) << '\n';
-  } else {
-    std::cout << "values:      (hidden; --show-token prints them)\n";
-  }
 }
 
 json describe_lookup(const vault::WrapLookup& info) {
@@ -183,11 +102,12 @@ void run(const UnwrapOptions& o) {
     throw CommandError(k_exit_remote, inner.error().message);
   }
 
-  const json d = describe(*inner, o.show_token);
+  const json d = describe_unwrapped(
+      *inner, o.show_token ? ShowSecret::yes : ShowSecret::no);
   if (o.format == OutputFormat::json) {
     std::cout << d.dump(2) << '\n';
   } else {
-    print_human(d);
+    print_unwrapped(std::cout, d, "--show-token");
   }
 }
 
