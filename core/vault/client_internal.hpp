@@ -20,7 +20,7 @@ struct Client::Request {
   std::string path;
   const SecretString* body = nullptr;
   const SecretString* token = nullptr;
-  CallOptions options;
+  CallOptions options{};
 };
 
 struct Client::CachedMount {

@@ -75,12 +75,19 @@ def words_of(command):
 def check_vsp(words, surface, problems):
     if len(words) < 2 or words[1].startswith("-"):
         return
-    path = words[1]
+    # The longest command path the words name ("rules explain").
+    path, rest = words[1], 2
     if path not in surface:
         problems.append("`vsp %s`: no such subcommand" % path)
         return
+    while (rest < len(words)
+           and words[rest] in surface[path]["subcommands"]):
+        path, rest = path + " " + words[rest], rest + 1
+    if surface[path]["subcommands"]:
+        problems.append("`vsp %s` needs one of its subcommands" % path)
+        return
     flags = {n for names in surface[path]["options"].values() for n in names}
-    for w in words[2:]:
+    for w in words[rest:]:
         if w.startswith("-") and w != "-" and w.split("=")[0] not in flags:
             problems.append("`vsp %s %s`: no such flag" % (path, w))
 
