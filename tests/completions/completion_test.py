@@ -8,10 +8,13 @@ shell what TAB offers on partial command lines:
 
   * drift: for every command path in `vsp --help` (tests/docs/
     cli_surface.py), `vsp PATH <TAB>` offers exactly its subcommands and
-    `vsp PATH --<TAB>` exactly its long options;
+    `vsp PATH --<TAB>` exactly its long options, `vsp PATH -<TAB>` every
+    name of every option, short ones included;
   * a few lines as a user types them: a prefix of a subcommand, an
-    option's choices (`--format `), `--format=j`, file names, and rule
-    names from the rules file wherever an option takes a rule.
+    option's choices (`--format `), `--format=j`, file names, rule
+    names from the rules file wherever an option takes a rule, and task
+    IDs from the ledger (VSP_LEDGER or --ledger) wherever one takes a
+    task.
 
 Exit 0 on success, 77 when the shell (or bash-completion) is missing, 1
 with every difference otherwise.
@@ -19,7 +22,9 @@ with every difference otherwise.
 
 import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -38,12 +43,45 @@ rules:
 """
 
 
+TASKS = ["1vdgm0ucpc8t2safefl3x93kh", "9zq1xk3m7p2w5n8c4b6v0d2fa"]
+
+
+def make_ledger(source_dir, path):
+    """A ledger as the plugin writes it: the schema and its identifying
+    pragmas read from core/ledger, so a new schema version reaches this
+    test too; one row per task in TASKS."""
+    ledger = os.path.join(source_dir, "core", "ledger")
+    with open(os.path.join(ledger, "schema.cpp"), encoding="utf-8") as f:
+        sql = re.findall(r'R"sql\((.*?)\)sql"', f.read(), re.S)
+    with open(os.path.join(ledger, "schema.hpp"), encoding="utf-8") as f:
+        app_id = int(re.search(r"k_application_id = (0x[0-9a-fA-F]+)",
+                               f.read()).group(1), 16)
+    db = sqlite3.connect(path)
+    for step in sql:
+        db.executescript(step)
+    db.execute("PRAGMA user_version = %d" % len(sql))
+    db.execute("PRAGMA application_id = %d" % app_id)
+    columns = [r[1] for r in db.execute("PRAGMA table_info(issuance)")]
+    for n, task in enumerate(TASKS):
+        row = {c: "" for c in columns}
+        row.update(id="%032x" % n, task_id=task, service_name="shop_web",
+                   secret="db", state="issued", policies="[]")
+        for c in ("created_ms", "ttl_s", "expires_ms", "changed_ms"):
+            row[c] = 1000 + n
+        db.execute("INSERT INTO issuance (%s) VALUES (%s)"
+                   % (",".join(columns), ",".join("?" * len(columns))),
+                   [row[c] for c in columns])
+    db.commit()
+    db.close()
+
+
 class Shell:
     """Installs the completion file where SHELL looks for it and asks."""
 
     def __init__(self, name, source_dir, tmp, env):
         self.name = name
         self.env = env
+        self.source_dir = source_dir
         self.dir = os.path.join(tmp, name)
         src = os.path.join(source_dir, "completions")
         if name == "bash":
@@ -102,6 +140,9 @@ def drift(shell, surface, problems):
                   sorted(command["subcommands"]))
         longs = sorted(o for o in command["options"] if o.startswith("--"))
         check(problems, line + "--<TAB>", shell.ask(line + "--"), longs)
+        every = sorted({n for names in command["options"].values()
+                        for n in names})
+        check(problems, line + "-<TAB>", shell.ask(line + "-"), every)
     return len(surface)
 
 
@@ -132,7 +173,19 @@ def typing(shell, surface, tmp, problems):
         check(problems, line + "<TAB>",
               shell.ask(line, env={"VSP_RULES": rules}),
               ["alpha-web", "beta-api"])
-    return takes_rule
+
+    ledger = os.path.join(tmp, "ledger.db")
+    make_ledger(shell.source_dir, ledger)
+    takes_task = [p for p, c in surface.items() if "--task" in c["options"]]
+    if not takes_task:
+        problems.append("no subcommand takes --task")
+    for path in takes_task:
+        line = "vsp %s --task " % path
+        check(problems, line + "<TAB>",
+              shell.ask(line, env={"VSP_LEDGER": ledger}), sorted(TASKS))
+        line = "vsp %s --ledger %s --task 1" % (path, ledger)
+        check(problems, line + "<TAB>", shell.ask(line), TASKS[:1])
+    return takes_rule, takes_task
 
 
 def main():
@@ -152,15 +205,16 @@ def main():
         env["XDG_DATA_HOME"] = os.path.join(tmp, "data")
         shell = Shell(shell_name, source_dir, tmp, env)
         commands = drift(shell, surface, problems)
-        takes_rule = typing(shell, surface, tmp, problems)
+        takes_rule, takes_task = typing(shell, surface, tmp, problems)
     for p in problems:
         print("%s: %s" % (shell_name, p), file=sys.stderr)
     if problems:
         sys.exit(1)
     print("%s: %d command paths match --help; typed lines ok; rule names "
-          "for %s" % (shell_name, commands,
-                      json.dumps(takes_rule) if takes_rule
-                      else "no option takes --rule yet"))
+          "for %s; ledger task IDs for %s"
+          % (shell_name, commands,
+             json.dumps(takes_rule) if takes_rule
+             else "no option takes --rule yet", json.dumps(takes_task)))
 
 
 if __name__ == "__main__":

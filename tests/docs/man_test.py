@@ -8,7 +8,8 @@
       The pages against the programs: vsp(1) lists every subcommand of
       `vsp --help`, each subcommand has its page vsp-<path>(1) documenting
       every flag and argument of its --help, and no page documents a subcommand or flag
-      that does not exist. vsp-plugin(8) documents every setting and mount
+      that does not exist; the flags of a command that only groups
+      subcommands (vsp rules) are in vsp(1). vsp-plugin(8) documents every setting and mount
       of the bundle's config.json and every variable the plugin reads.
 
 Exit 0, 77 (mandoc or the built pages missing: scdoc not installed), or
@@ -39,10 +40,12 @@ def skip(why):
 
 def sections(path):
     """{heading: [lines]} of an scdoc source."""
-    out, current = {}, None
+    out, current, verbatim = {}, None, False
     with open(path, encoding="utf-8") as f:
         for line in f.read().splitlines():
-            m = HEADING.match(line)
+            if line.startswith("```"):
+                verbatim = not verbatim
+            m = None if verbatim else HEADING.match(line)
             if m:
                 current = m.group(1)
                 out[current] = []
@@ -98,6 +101,17 @@ def cli_coverage(source_dir, surface, problems):
     for name in listed:
         if name not in leaves:
             problems.append("vsp(1) lists '%s', which vsp --help lacks" % name)
+    # A command that only groups subcommands ("vsp rules") has no page of
+    # its own: its flags are documented in vsp(1).
+    root_documented = set(terms(sections(os.path.join(man, "vsp.1.scd"))
+                                .get("OPTIONS", [])))
+    groups = sorted(p for p, c in surface.items() if p and c["subcommands"])
+    for path in groups:
+        for names in surface[path]["options"].values():
+            for name in names:
+                if name not in root_documented:
+                    problems.append("vsp(1) does not document %s of 'vsp %s'"
+                                    % (name, path))
     for path in [""] + leaves:
         source = os.path.join(man, page_name(path) + ".1.scd")
         if not os.path.exists(source):
