@@ -111,6 +111,14 @@ def check(config, read):
                "mount %s must be read-only" % name)
     expect(env.get("VSP_RULES", {}).get("value") == MOUNTS["rules"],
            "VSP_RULES must name the rules mount")
+    ledger = env.get("VSP_LEDGER", {}).get("value", "")
+    expect(ledger.startswith(MOUNTS["ledger"] + "/"),
+           "VSP_LEDGER must be a file in the ledger mount")
+    # The Engine API client looks at the docker-socket mount's destination
+    # unless told otherwise: an empty default keeps it there.
+    for name in ("VSP_DOCKER_SOCKET", "DOCKER_HOST"):
+        expect(env.get(name, {}).get("value", "x") == "",
+               "%s must default to empty (the docker-socket mount)" % name)
     token_file = env.get("VSP_TOKEN_FILE", {}).get("value", "")
     expect(token_file.startswith(MOUNTS["credentials"] + "/"),
            "VSP_TOKEN_FILE must be in the credentials mount")
@@ -128,6 +136,14 @@ def main():
     source_dir = sys.argv[1]
     config = load(source_dir)
     problems = check(config, names_read(source_dir))
+    # The mount lands where the Engine API client looks by default.
+    with open(os.path.join(source_dir, "core", "docker",
+                           "engine_client.cpp"), encoding="utf-8") as f:
+        found = re.search(r'k_default_socket = "([^"]+)"', f.read())
+    if not found or found.group(1) != MOUNTS["docker-socket"]:
+        problems.append("the docker-socket mount must land at the Engine "
+                        "API client's default socket (%s)"
+                        % (found.group(1) if found else "not found"))
     for p in problems:
         print("config.json: " + p, file=sys.stderr)
     if problems:
