@@ -44,7 +44,11 @@ cleanup() {
 setup_vault() {
   test_ca "$T/ca" 127.0.0.1
   printf '{"mounts": {"database/": {"type": "database", "roles":
-    {"billing": {"default_ttl": "1h", "max_ttl": "2h"}}}}}' >"$T/emu.json"
+    {"billing": {"default_ttl": "1h", "max_ttl": "2h"}}},
+    "pki/": {"type": "pki", "roles": {"web": {"allowed_domains":
+    ["example.test"], "allow_subdomains": true, "generate_lease": true}}}},
+    "kv": {"secret/shop/api/config": {"db_host": "db.internal",
+    "api_key": "k-1 2"}}}' >"$T/emu.json"
   emu_start "$T" --listen 127.0.0.1:0 --config "$T/emu.json" \
     --tls-cert "$T/ca/server.pem" --tls-key "$T/ca/server.key"
   export VAULT_CACERT=$T/ca/ca.pem
@@ -137,6 +141,59 @@ check_plugin_with_examples() {
   check_rules_with approle VSP_ROLE_ID_FILE="$T/approle-login/role_id" \
     VSP_SECRET_ID_FILE="$T/approle-login/secret_id" VSP_SECRET_ID_WRAPPED=true
   step "2. example rules: per-service policies, labels narrow, others refused"
+}
+
+# value SERVICE SECRET LABEL...: what the plugin delivers for a shop stack
+# secret, or "refused: ..."
+value_of() {
+  local service=$1 secret=$2 labels=() l
+  shift 2
+  for l in com.docker.stack.namespace=shop "$@"; do
+    labels+=(--secret-label "$l")
+  done
+  "$vsp_bin" simulate --socket "$T/vsp.sock" --secret "shop_$secret" \
+    --service "$service" --task-id "t-$service-$RANDOM" "${labels[@]}" \
+    --show-value --format json 2>/dev/null \
+    | "$TEST_VAULT_PYTHON" -c '
+import json, sys
+a = json.load(sys.stdin)
+print(a["value"] if a["ok"] else "refused: " + a["err"])'
+}
+
+check_value_rules() {
+  "$vsp_bin" rules check "$src/deploy/rules/values.yaml" >/dev/null \
+    || fail "vsp rules check deploy/rules/values.yaml"
+  start_plugin VSP_TOKEN_FILE="$T/token-login/token" \
+    VSP_RULES="$src/deploy/rules/values.yaml" \
+    VSP_LEDGER="$T/values-ledger.db"
+  local env db tls
+  env=$(value_of shop_api api-env)
+  [ "$env" = "DB_HOST=db.internal
+API_KEY='k-1 2'" ] || fail "api-env: got $env"
+  db=$(value_of shop_api billing-db)
+  case $db in
+    refused:* | '' | *[!:]) fail "billing-db: got $db" ;;
+    *:*) ;;
+    *) fail "billing-db is not user:password" ;;
+  esac
+  tls=$(value_of shop_web web-tls vsp.param.alt-names=shop.example.test)
+  case $tls in refused:* | '') fail "web-tls: got $tls" ;; esac
+  "$TEST_VAULT_PYTHON" -c '
+import hvac, sys
+c = hvac.Client(url=sys.argv[1], verify=sys.argv[2])
+data = c.sys.unwrap(sys.stdin.read().strip())["data"]
+sys.exit(0 if "BEGIN CERTIFICATE" in data["certificate"] else 1)' \
+    "$EMU_ADDR" "$VAULT_CACERT" <<<"$tls" || fail "web-tls holds no certificate"
+  case $(value_of shop_web web-tls vsp.param.alt-names=evil.example.com) in
+    refused:*) ;;
+    *) fail "web-tls: a label asked for a name outside example.test" ;;
+  esac
+  case $(value_of shop_web billing-db) in
+    refused:*) ;;
+    *) fail "the web service got the api's database login" ;;
+  esac
+  stop_plugin
+  step "2b. value rules: a .env from KV, a database login, a certificate"
 }
 
 # ---- 3. the workload entrypoint ----------------------------------------------
@@ -289,6 +346,7 @@ main() {
   trap cleanup EXIT
   setup_vault
   check_plugin_with_examples
+  check_value_rules
   write_app
   check_entrypoint_curl
   check_entrypoint_busybox

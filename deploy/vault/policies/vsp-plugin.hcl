@@ -10,3 +10,9 @@ path "auth/token/revoke-accessor" {
 path "sys/leases/revoke" {
   capabilities = ["update"]
 }
+# Keep a dynamic lease alive while its task runs (rules with renew: true):
+# the token holding the lease is renewed with it. Renewing the lease
+# itself (sys/leases/renew) comes with the default policy.
+path "auth/token/renew-accessor" {
+  capabilities = ["update"]
+}
