@@ -48,6 +48,9 @@ public:
                        const rules::Decision& decision,
                        Deadline deadline);
 
+  // Wipes the values whose reuse window has ended.
+  void forget_expired() { m_cache.forget_expired(); }
+
 private:
   Result<CachedValue> mint(const docker::SecretRequest& request,
                            const rules::Decision& decision,
