@@ -603,10 +603,8 @@ Impl::send(MHD_Connection* connection, const HttpResponse& r, Reuse reuse) {
   }
   // libmicrohttpd reads the body from `r` itself, which outlives the
   // sending and is wiped in on_completed: a copy would be freed unwiped.
-  MHD_Response* response =
-      MHD_create_response_from_buffer(r.body.size(),
-                                      const_cast<char*>(r.body.data()),
-                                      MHD_RESPMEM_PERSISTENT);
+  MHD_Response* response = MHD_create_response_from_buffer(
+      r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_PERSISTENT);
   if (response == nullptr) {
     log::warn(k_component, "closing connection: cannot build a response");
     return MHD_NO;
