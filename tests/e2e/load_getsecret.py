@@ -30,6 +30,7 @@ import crash_ledger  # noqa: E402
 
 DEADLINE_S = 5.0
 RSS_GROWTH_LIMIT_KIB = 2048
+REUSE_WINDOW_S = 1
 
 
 async def one(path, task):
@@ -99,10 +100,14 @@ def main():
     plugin = crash_ledger.Plugin(work, emulator)
     plugin.env["VSP_DEADLINE"] = "%ds" % DEADLINE_S
     plugin.env["VSP_LOG_LEVEL"] = "warn"
+    # Values are kept for the reuse window; a short one, waited out
+    # between runs, leaves each run the same state to start from.
+    plugin.env["VSP_REUSE_WINDOW"] = "%ds" % REUSE_WINDOW_S
     reports = []
     try:
         plugin.start()
         for i in range(args.runs):
+            time.sleep(REUSE_WINDOW_S + 1.5)
             report = asyncio.run(run(plugin.socket, "run%d" % i,
                                      args.requests))
             report["rss_kib"] = rss_kib(plugin.proc.pid)
