@@ -2,6 +2,7 @@
 
 #include "core/util/deadline.hpp"
 #include "core/util/log.hpp"
+#include "core/util/secret_string.hpp"
 
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -574,26 +575,23 @@ bool Impl::enqueue(Exchange& ex) noexcept {
 }
 
 MHD_Result Impl::answer(Exchange& ex) {
-  HttpResponse response;
   Phase phase;
   Reuse reuse = Reuse::keep_alive;
   {
     std::lock_guard lock(m_mutex);
     phase = std::exchange(ex.phase, Phase::answered);
-    if (phase == Phase::ready) {
-      response = std::move(ex.response);
-    }
     if (m_draining) {
       reuse = Reuse::close;
     }
   }
+  // Once answered, ex.response is this thread's alone until on_completed.
   if (phase == Phase::refused) {
-    response = error_response(503, k_stopping);
+    ex.response = error_response(503, k_stopping);
   } else if (phase != Phase::ready) {
     log::error(k_component, "request resumed without a response");
     return MHD_NO;
   }
-  return send(ex.connection, response, reuse);
+  return send(ex.connection, ex.response, reuse);
 }
 
 MHD_Result
@@ -603,8 +601,10 @@ Impl::send(MHD_Connection* connection, const HttpResponse& r, Reuse reuse) {
     log::warn(k_component, "handler gave invalid status={}", r.status);
     status = 500;
   }
+  // libmicrohttpd reads the body from `r` itself, which outlives the
+  // sending and is wiped in on_completed: a copy would be freed unwiped.
   MHD_Response* response = MHD_create_response_from_buffer(
-      r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_MUST_COPY);
+      r.body.size(), const_cast<char*>(r.body.data()), MHD_RESPMEM_PERSISTENT);
   if (response == nullptr) {
     log::warn(k_component, "closing connection: cannot build a response");
     return MHD_NO;
@@ -642,6 +642,10 @@ void Impl::on_completed(void** context,
       }
     }
     m_progress.notify_all();
+    if (ex != nullptr) {
+      wipe(ex->response.body); // sent or abandoned: it may hold a secret
+      wipe_registers();
+    }
     if (code == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
       ++m_served;
     } else if (ex != nullptr) {
@@ -701,6 +705,7 @@ void Impl::work() noexcept {
       HttpResponse response = run_handler(ex->request);
       std::string().swap(ex->request.body); // the body's memory goes now
       finish(*ex, std::move(response));
+      wipe_registers(); // the handler moved secrets through them
     }
   } catch (const std::exception& e) {
     log_noexcept(log::Level::error, "worker stopped: {}", e.what());
@@ -747,6 +752,7 @@ void Impl::finish(Exchange& ex, HttpResponse response) {
   {
     std::lock_guard lock(m_mutex);
     if (ex.phase != Phase::running) {
+      wipe(response.body);
       return; // stop() has answered it already
     }
     ex.response = std::move(response);

@@ -25,6 +25,8 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
+  // May hold a secret: the server sends it without copying and wipes it
+  // once the request is over.
   std::string body;
 };
 

@@ -139,10 +139,14 @@ start_watcher(const plugin::Config& config,
   return watcher;
 }
 
+// Between signals, wipes handed-out values whose reuse window has ended
+// once a second.
 void wait_for_signals(const sigset_t& set, plugin::Plugin& app) {
+  const timespec tick{1, 0};
   for (;;) {
-    int signal_number = 0;
-    if (sigwait(&set, &signal_number) != 0) {
+    const int signal_number = sigtimedwait(&set, nullptr, &tick);
+    if (signal_number < 0) {
+      app.forget_expired();
       continue;
     }
     if (signal_number != SIGHUP) {

@@ -32,6 +32,11 @@ public:
 
   std::shared_ptr<const rules::RuleSet> rules() const;
 
+  // Wipes the values handed out whose reuse window has ended, so none
+  // stays in memory longer than it can be asked for again. main() calls
+  // it every second.
+  void forget_expired() { m_issuer.forget_expired(); }
+
 private:
   HttpResponse get_secret(const HttpRequest& request);
 

@@ -17,7 +17,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3 python3-hvac openssl iproute2 util-linux procps psmisc
-  busybox-static tini clang-format
+  busybox-static tini clang-format gdb
   scdoc mandoc bash-completion zsh fish
 )
 docker_pkgs=(docker.io)

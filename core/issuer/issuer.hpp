@@ -74,6 +74,9 @@ public:
                        const rules::Decision& decision,
                        Deadline deadline);
 
+  // Wipes the values whose reuse window has ended.
+  void forget_expired() { m_cache.forget_expired(); }
+
 private:
   using LoginStep = std::function<Status(const SecretString& login)>;
 

@@ -85,6 +85,23 @@ void ReuseCache::prune(Clock::time_point now) {
   }
 }
 
+void ReuseCache::forget_expired() {
+  std::lock_guard lock(m_mutex);
+  const auto now = Clock::now();
+  // A full scan: windows differ (a wrapped value's ends with its wrapping
+  // token), so expiry does not follow insertion order.
+  for (auto it = m_slots.begin(); it != m_slots.end();) {
+    const Slot& slot = *it->second;
+    if (slot.ready && slot.result->ok() &&
+        slot.result->value().fresh_until <= now) {
+      m_order.erase(slot.age);
+      it = m_slots.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void ReuseCache::erase(const std::string& key) {
   std::lock_guard lock(m_mutex);
   if (auto it = m_slots.find(key); it != m_slots.end() && it->second->ready) {

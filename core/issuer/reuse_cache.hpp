@@ -56,6 +56,11 @@ public:
   // Drops every entry (the values are wiped).
   void clear();
 
+  // Drops, and so wipes, every value whose window has ended. Without a
+  // call they would stay in memory until new entries push them out; the
+  // plugin calls this every second.
+  void forget_expired();
+
   std::size_t size() const;
 
 private:

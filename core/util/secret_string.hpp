@@ -40,4 +40,17 @@ private:
 // Overwrites `s` (its whole capacity) with zeros and empties it.
 void wipe(std::string& s);
 
+// Appends `more` to `s`. When `s` must grow, the old buffer is wiped
+// before it is freed, so no partial copy of a secret is left behind.
+void append_wiping(std::string& s, std::string_view more);
+
+// Overwrites `size` bytes at `data` with zeros, in a way the compiler
+// cannot drop.
+void wipe_bytes(void* data, std::size_t size);
+
+// Zeroes the calling thread's vector registers. memcpy and its kin move
+// data through them and leave the last bytes there, which a core dump
+// or a debugger then shows: call it once a thread is done with secrets.
+void wipe_registers();
+
 } // namespace vsp

@@ -378,6 +378,16 @@ Result<Response> Client::attempts(const Request& req, Deadline deadline) {
         const std::string detail = scrub_tokens(r.detail);
         switch (r.failure) {
         case Failure::connect:
+          if (redirected) {
+            return make_error(
+                ErrorKind::unavailable,
+                errc::standby,
+                fmt::format("vault: {} is a standby and its active node, "
+                            "{}, cannot be reached: {}",
+                            address,
+                            redact_url(http.url),
+                            detail));
+          }
           return make_error(
               ErrorKind::unavailable,
               errc::unreachable,

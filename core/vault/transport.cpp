@@ -68,7 +68,10 @@ void on_tls_message(int write_p,
 }
 
 CURLcode on_ssl_ctx(CURL*, void* ctx, void*) {
-  SSL_CTX_set_msg_callback(static_cast<SSL_CTX*>(ctx), &on_tls_message);
+  auto* ssl_ctx = static_cast<SSL_CTX*>(ctx);
+  SSL_CTX_set_msg_callback(ssl_ctx, &on_tls_message);
+  // Replies carry tokens: OpenSSL wipes each decrypted record once read.
+  SSL_CTX_set_options(ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
   return CURLE_OK;
 }
 
@@ -133,7 +136,10 @@ std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
     t->too_large = true;
     return 0;
   }
-  t->result->body.append(data, len);
+  append_wiping(t->result->body, std::string_view(data, len));
+  // `data` is libcurl's receive buffer, which the pooled handle keeps
+  // until its next transfer: a token in it would outlive the call.
+  wipe_bytes(data, len);
   return len;
 }
 

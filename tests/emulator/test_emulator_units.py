@@ -56,6 +56,15 @@ class TokenModelTests(unittest.TestCase):
         plain = Token(id="d", creation_time=0, ttl=60)
         self.assertEqual(plain.max_expire(), 768 * 3600)
 
+    def test_token_id_length(self):
+        from vaultemu.state import State
+        state = State("hvs.root-token-for-this-test")
+        state.load_config({"token_id_length": 91})
+        self.assertEqual(len(state.tokens.new_id()), 4 + 91)
+        for bad in (19, 201, "91"):
+            with self.assertRaises(ValueError):
+                State("hvs.root").load_config({"token_id_length": bad})
+
 
 def make_acl(*policies):
     return acl.ACL([acl.parse_policy(p) for p in policies])

@@ -184,6 +184,10 @@ class State:
         self.namespace_mode = cfg.get("namespaces", self.namespace_mode)
         if self.namespace_mode not in ("ce", "prefix"):
             raise ValueError("namespaces must be 'ce' or 'prefix'")
+        length = cfg.get("token_id_length", self.tokens.id_length)
+        if not isinstance(length, int) or not 20 <= length <= 200:
+            raise ValueError("token_id_length must be an integer, 20 to 200")
+        self.tokens.id_length = length
         for name, policy in (cfg.get("policies") or {}).items():
             self.policies.put(name, policy)
         for name, body in (cfg.get("token_roles") or {}).items():

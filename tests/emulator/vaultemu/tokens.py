@@ -150,11 +150,14 @@ class TokenStore:
         self.roles = {}
         self._on_revoke = on_revoke
         self._schedule = schedule
+        # Random characters after the prefix. Vault's own service tokens
+        # carry about 91 (a signed protobuf); 24 keeps logs readable.
+        self.id_length = 24
 
     def new_id(self, kind="service"):
         prefix = "hvb." if kind == "batch" else "hvs."
         while True:
-            tid = prefix + random_base62(24)
+            tid = prefix + random_base62(self.id_length)
             if tid not in self.by_id:
                 return tid
 

@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""Load: 1,000 concurrent GetSecret requests over the plugin's socket.
+
+A real vsp-plugin and the Vault emulator, both on this machine (a Unix
+socket and loopback only). Each run opens 1,000 connections at once, each
+asking for a new task's wrapped token, so every request mints in Vault and
+writes the ledger. Three identical runs; each must have no failure and no
+answer past the deadline, and the plugin's resident memory after the third
+run may not exceed that after the second by more than 2 MiB (the first run
+warms pools and caches).
+
+Prints one JSON line per run (served, failures, slowest, percentiles, RSS)
+and exits 0 when every check holds, 77 (skip) without a vsp-plugin binary.
+
+    load_getsecret.py [VSP_PLUGIN] [--requests 1000] [--runs 3]
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import shutil
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import crash_ledger  # noqa: E402
+
+DEADLINE_S = 5.0
+RSS_GROWTH_LIMIT_KIB = 2048
+REUSE_WINDOW_S = 1
+
+
+async def one(path, task):
+    """(answer, seconds) of one GetSecret on its own connection."""
+    started = time.monotonic()
+    reader, writer = await asyncio.open_unix_connection(path)
+    body = json.dumps({"SecretName": "app-db", "ServiceName": "web",
+                       "ServiceID": "svc", "TaskID": task,
+                       "TaskName": "web.1." + task,
+                       "NodeID": "node"}).encode()
+    writer.write(b"POST /SecretProvider.GetSecret HTTP/1.1\r\nHost: plugin\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    await writer.drain()
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    answer = json.loads(await reader.readexactly(length))
+    writer.close()
+    await writer.wait_closed()
+    return answer, time.monotonic() - started
+
+
+async def run(path, prefix, n):
+    tasks = [one(path, "%s-%d" % (prefix, i)) for i in range(n)]
+    started = time.monotonic()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    wall = time.monotonic() - started
+    failures = [r for r in results
+                if isinstance(r, BaseException) or "Value" not in r[0]]
+    times = sorted(r[1] for r in results if not isinstance(r, BaseException))
+    return {"requests": n, "served": n - len(failures),
+            "failures": len(failures),
+            "first_failure": str(failures[0])[:200] if failures else None,
+            "past_deadline": sum(t > DEADLINE_S for t in times),
+            "p50_ms": int(times[len(times) // 2] * 1000) if times else None,
+            "p99_ms": int(times[int(len(times) * 0.99)] * 1000)
+            if times else None,
+            "max_ms": int(times[-1] * 1000) if times else None,
+            "wall_s": round(wall, 2)}
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("plugin", nargs="?", default=crash_ledger.PLUGIN)
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    crash_ledger.PLUGIN = args.plugin
+    if not os.access(args.plugin, os.X_OK):
+        print("SKIP: no vsp-plugin at %s" % args.plugin)
+        return 77
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    work = tempfile.mkdtemp(prefix="vsp-load-")
+    emulator = crash_ledger.Emulator(work, True)
+    plugin = crash_ledger.Plugin(work, emulator)
+    plugin.env["VSP_DEADLINE"] = "%ds" % DEADLINE_S
+    plugin.env["VSP_LOG_LEVEL"] = "warn"
+    # Values are kept for the reuse window; a short one, waited out
+    # between runs, leaves each run the same state to start from.
+    plugin.env["VSP_REUSE_WINDOW"] = "%ds" % REUSE_WINDOW_S
+    reports = []
+    try:
+        plugin.start()
+        for i in range(args.runs):
+            time.sleep(REUSE_WINDOW_S + 1.5)
+            report = asyncio.run(run(plugin.socket, "run%d" % i,
+                                     args.requests))
+            report["rss_kib"] = rss_kib(plugin.proc.pid)
+            reports.append(report)
+            print(json.dumps(report, sort_keys=True), flush=True)
+        rows = len(plugin.rows())
+        plugin.stop()
+    finally:
+        if plugin.proc and plugin.proc.poll() is None:
+            plugin.kill()
+        emulator.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    total = sum(r["requests"] for r in reports)
+    ok = all(r["failures"] == 0 and r["past_deadline"] == 0
+             for r in reports)
+    growth = (reports[-1]["rss_kib"] - reports[-2]["rss_kib"]
+              if len(reports) >= 3 else 0)
+    ok = ok and growth <= RSS_GROWTH_LIMIT_KIB and rows == total
+    print("load: %d requests, %d failures, %d ledger rows, RSS growth "
+          "between the last two runs %d KiB" % (
+              total, sum(r["failures"] for r in reports), rows, growth))
+    print("OK" if ok else "FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
