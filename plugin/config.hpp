@@ -26,7 +26,7 @@ struct Config {
   vault::LoginConfig login; // VSP_TOKEN_FILE, or the AppRole files
   std::chrono::milliseconds deadline{5000}; // VSP_DEADLINE
   std::chrono::seconds reuse_window{300};   // VSP_REUSE_WINDOW
-  unsigned workers = 16;                    // VSP_WORKERS
+  unsigned workers = 64;                    // VSP_WORKERS
   log::Level log_level = log::Level::info;  // VSP_LOG_LEVEL
 
   // Reads the variables above. Fails on malformed values, on a missing

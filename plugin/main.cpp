@@ -2,6 +2,7 @@
 // every decision lives in vsp_core and plugin/plugin.cpp.
 #include "plugin/config.hpp"
 #include "plugin/http_server.hpp"
+#include "plugin/metrics_endpoint.hpp"
 #include "plugin/plugin.hpp"
 #include "plugin/unix_listener.hpp"
 
@@ -107,18 +108,30 @@ int run() {
   if (!vault_config) {
     fail(vault_config.error().message);
   }
+  auto metrics_settings = plugin::MetricsSettings::from_env(process_env);
+  if (!metrics_settings) {
+    fail(metrics_settings.error().message);
+  }
+  // One kept connection per worker: a worker never waits for a connect.
+  vault_config->max_idle_connections = config->workers;
   vault::Client vault(*vault_config);
   auto login = vault::Auth::from_config(vault, config->login);
 
   plugin::Plugin app(*config, std::move(rules).value(), vault, *login);
+  plugin::Observability observability(
+      std::move(metrics_settings).value(), app, vault, *login);
   plugin::ServerOptions options;
   options.workers = config->workers;
   auto server = plugin::HttpServer::start(
       std::move(listener).value(),
-      [&app](const plugin::HttpRequest& r) { return app.handle(r); },
+      observability.wrap(
+          [&app](const plugin::HttpRequest& r) { return app.handle(r); }),
       options);
   if (!server) {
     fail(server.error().message);
+  }
+  if (auto started = observability.start(**server); !started) {
+    fail(started.error().message);
   }
   log::info(k_component,
             "listening socket={} rules={} vault={} deadline={}ms",
@@ -130,6 +143,7 @@ int run() {
   login->start_renewer();
   wait_for_signals(signals, app);
 
+  observability.stop();
   (*server)->stop();
   login->stop_renewer();
   log::info(k_component, "stopped");

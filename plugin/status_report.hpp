@@ -1,0 +1,41 @@
+#pragma once
+
+#include "core/util/deadline.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+namespace vsp::vault {
+class Auth;
+class Client;
+} // namespace vsp::vault
+
+namespace vsp::plugin {
+
+class HttpServer;
+class Plugin;
+class PluginMetrics;
+
+// What GET /status reads. Every pointer must outlive the report's callers.
+struct StatusSources {
+  const vault::Auth* login = nullptr;
+  const Plugin* plugin = nullptr;
+  vault::Client* vault = nullptr;
+  const PluginMetrics* metrics = nullptr;
+  // Set once the server runs; null before.
+  std::atomic<const HttpServer*> server{nullptr};
+  // The Docker Engine API's state ("ok", or why not), once the plugin
+  // talks to it; unset: "not configured".
+  std::function<std::string()> engine_api;
+};
+
+// The answer to GET /status, as `vsp status` shows it: the Vault login
+// (valid, TTL left, method), the rules (file, count, when loaded, the
+// last failed reload), whether Vault answers sys/health within `deadline`,
+// the Engine API, and the counters. Never holds a token or an accessor.
+nlohmann::json status_report(const StatusSources& sources, Deadline deadline);
+
+} // namespace vsp::plugin
