@@ -86,6 +86,8 @@ int main(int argc, char** argv) try {
 
   vault::Config config;
   config.address = vault_server.address();
+  // As the plugin does: a kept connection for every thread.
+  config.max_idle_connections = 64;
   vault::Client client(config);
   const SecretString token("hvs.bench-direct-token");
   const auto direct = [&](int thread, long n) {

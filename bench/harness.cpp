@@ -168,6 +168,27 @@ rules:
 )";
 }
 
+nlohmann::json token_role_config(const std::string& token_file) {
+  using nlohmann::json;
+  const json read{{"capabilities", {"read"}}};
+  const json update{{"capabilities", {"update"}}};
+  return {
+      {"policies",
+       {{"app-read", {{"path", {{"secret/data/app/*", read}}}}},
+        {"app-write", {{"path", {{"secret/data/app/*", update}}}}},
+        {"vsp-plugin", {{"path", {{"auth/token/create/vsp-task", update}}}}}}},
+      {"token_roles",
+       {{"vsp-task",
+         {{"allowed_policies", {"app-read", "app-write"}},
+          {"orphan", true},
+          {"renewable", true}}}}},
+      {"tokens",
+       json::array({{{"policies", {"vsp-plugin"}},
+                     {"ttl", "24h"},
+                     {"renewable", true},
+                     {"write_to", token_file}}})}};
+}
+
 PluginProcess::PluginProcess(const std::string& binary,
                              const std::string& vault_address,
                              test::TempDir& dir,
@@ -324,6 +345,27 @@ Phase run_load(int threads,
   }
   phase.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   return phase;
+}
+
+long run_count(int threads,
+               long total,
+               const std::function<bool(int, long)>& call) {
+  std::atomic<long> next{0};
+  std::atomic<long> failures{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (long i = next++; i < total; i = next++) {
+        if (!call(t, i)) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : pool) {
+    th.join();
+  }
+  return failures;
 }
 
 Spread spread(std::vector<double> values) {

@@ -56,6 +56,10 @@ private:
 // The body of GET `path` from 127.0.0.1:`port` ("" on failure).
 std::string http_get_loopback(int port, const std::string& path);
 
+// A Vault emulator config for bench_rules(): the policies, the token role
+// vsp-task and the plugin's token, written to `token_file`.
+nlohmann::json token_role_config(const std::string& token_file);
+
 // The rules every benchmark's plugin runs with: one wrapped-token rule for
 // secrets "app-*", one plain-token rule for "plain-*".
 std::string bench_rules();
@@ -117,6 +121,12 @@ struct Phase {
 // `duration`; each call is timed. `call` returns false on failure.
 Phase run_load(int threads,
                std::chrono::milliseconds duration,
+               const std::function<bool(int, long)>& call);
+
+// `total` calls spread over `threads` threads, each taking the next
+// number; returns how many failed.
+long run_count(int threads,
+               long total,
                const std::function<bool(int, long)>& call);
 
 // Median, minimum and maximum of some figures.
