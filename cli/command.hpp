@@ -32,6 +32,7 @@ void add_format_option(CLI::App& command, OutputFormat& format);
 
 // Each subcommand registers itself on the root app.
 void add_simulate(CLI::App& app);
+void add_status(CLI::App& app);
 void add_unwrap(CLI::App& app);
 
 } // namespace vsp::cli

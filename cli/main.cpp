@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   vsp::log::set_level(vsp::log::Level::warn);
 
   vsp::cli::add_simulate(app);
+  vsp::cli::add_status(app);
   vsp::cli::add_unwrap(app);
 
   try {
