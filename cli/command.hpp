@@ -31,8 +31,17 @@ private:
 void add_format_option(CLI::App& command, OutputFormat& format);
 
 // Each subcommand registers itself on the root app.
+void add_rules(CLI::App& app);
 void add_simulate(CLI::App& app);
 void add_status(CLI::App& app);
 void add_unwrap(CLI::App& app);
+void add_audit(CLI::App& app);
+void add_revoke(CLI::App& app);
+void add_rotate(CLI::App& app);
+
+// The `rules` subcommands register on the `rules` group.
+void add_rules_check(CLI::App& rules);
+void add_rules_list(CLI::App& rules);
+void add_rules_explain(CLI::App& rules);
 
 } // namespace vsp::cli

@@ -13,9 +13,13 @@ int main(int argc, char** argv) {
   // own messages and only shows warnings.
   vsp::log::set_level(vsp::log::Level::warn);
 
+  vsp::cli::add_rules(app);
   vsp::cli::add_simulate(app);
   vsp::cli::add_status(app);
   vsp::cli::add_unwrap(app);
+  vsp::cli::add_audit(app);
+  vsp::cli::add_revoke(app);
+  vsp::cli::add_rotate(app);
 
   try {
     app.parse(argc, argv);

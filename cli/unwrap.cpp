@@ -2,9 +2,11 @@
 // what was inside, without printing the inner token unless asked.
 #include "cli/command.hpp"
 #include "cli/secret_input.hpp"
+#include "cli/unwrapped.hpp"
 
 #include "core/util/duration.hpp"
 #include "core/util/env.hpp"
+#include "core/util/glob.hpp"
 #include "core/vault/client.hpp"
 #include "core/vault/types.hpp"
 
@@ -24,6 +26,8 @@ using nlohmann::json;
 struct UnwrapOptions {
   SecretInput token;
   bool show_token = false;
+  bool lookup = false;
+  std::string expect_path;
   double timeout_seconds = 10;
   OutputFormat format = OutputFormat::human;
 };
@@ -36,85 +40,35 @@ vault::Client make_client() {
   return vault::Client(*config);
 }
 
-// What the wrapped response held: a token (auth) or data.
-json describe(vault::Response& inner, bool show_secret) {
-  if (inner.body.is_object() && inner.body.contains("auth") &&
-      inner.body["auth"].is_object()) {
-    auto auth = vault::parse_token_auth(inner, "sys/wrapping/unwrap");
-    if (!auth) {
-      throw CommandError(k_exit_remote, auth.error().message);
-    }
-    json out{{"kind", "token"},
-             {"accessor", auth->accessor},
-             {"policies", auth->policies},
-             {"metadata", auth->metadata},
-             {"ttl", auth->lease_duration.count()},
-             {"renewable", auth->renewable},
-             {"orphan", auth->orphan},
-             {"token_type", auth->token_type}};
-    if (show_secret) {
-      out["token"] = std::string(auth->client_token.reveal());
-    }
-    return out;
-  }
-  json data = inner.body.is_object() && inner.body.contains("data")
-                  ? inner.body["data"]
-                  : json();
-  json out{{"kind", "data"}};
-  if (data.is_object()) {
-    json keys = json::array();
-    for (const auto& [key, value] : data.items()) {
-      keys.push_back(key);
-    }
-    out["keys"] = keys;
-  }
-  if (inner.body.is_object() && inner.body.value("lease_id", "") != "") {
-    out["lease_id"] = inner.body["lease_id"];
-    out["lease_duration"] = inner.body.value("lease_duration", 0);
-  }
-  if (show_secret) {
-    out["data"] = data;
-  }
-  return out;
+json describe_lookup(const vault::WrapLookup& info) {
+  return {{"kind", "wrapping"},
+          {"creation_path", info.creation_path},
+          {"creation_time", info.creation_time},
+          {"creation_ttl", info.creation_ttl.count()}};
 }
 
-void print_human(const json& d) {
-  if (d["kind"] == "token") {
-    std::cout << fmt::format("accessor:    {}\n",
-                             d["accessor"].get<std::string>())
-              << fmt::format(
-                     "policies:    {}\n",
-                     fmt::join(d["policies"].get<std::vector<std::string>>(),
-                               ", "))
-              << fmt::format("ttl:         {}\n",
-                             format_duration(Seconds(d["ttl"].get<long>())))
-              << fmt::format("renewable:   {}\n", d["renewable"].get<bool>())
-              << fmt::format("orphan:      {}\n", d["orphan"].get<bool>())
-              << "metadata:\n";
-    for (const auto& [key, value] : d["metadata"].items()) {
-      std::cout << fmt::format("  {:<18} {}\n", key, value.get<std::string>());
-    }
-    if (d.contains("token")) {
-      std::cout << fmt::format("token:       {}\n",
-                               d["token"].get<std::string>());
-    } else {
-      std::cout << "token:       (hidden; --show-token prints it)\n";
-    }
-    return;
-  }
-  std::cout << "data keys:   ";
-  std::cout << (d.contains("keys")
-                    ? fmt::format("{}", fmt::join(d["keys"], ", "))
-                    : std::string("(none)"))
-            << '\n';
-  if (d.contains("lease_id")) {
-    std::cout << fmt::format("lease:       {}\n",
-                             d["lease_id"].get<std::string>());
-  }
-  if (d.contains("data")) {
-    std::cout << d["data"].dump(2) << '\n';
-  } else {
-    std::cout << "values:      (hidden; --show-token prints them)\n";
+void print_lookup(const json& d) {
+  std::cout << fmt::format("creation path: {}\n",
+                           d["creation_path"].get<std::string>())
+            << fmt::format("creation time: {}\n",
+                           d["creation_time"].get<std::string>())
+            << fmt::format(
+                   "creation ttl:  {}\n",
+                   format_duration(Seconds(d["creation_ttl"].get<long>())));
+}
+
+// A wrapping token made anywhere but where it should have been was
+// possibly intercepted and re-wrapped: refuse it before it is opened.
+void check_path(const vault::WrapLookup& info, const std::string& expected) {
+  const bool ok = has_glob(expected) ? glob_match(expected, info.creation_path)
+                                     : info.creation_path == expected;
+  if (!ok) {
+    throw CommandError(
+        k_exit_denied,
+        fmt::format("the wrapping token was created at \"{}\", not \"{}\": "
+                    "possible interception; it was not unwrapped",
+                    info.creation_path,
+                    expected));
   }
 }
 
@@ -124,16 +78,36 @@ void run(const UnwrapOptions& o) {
   const auto budget = std::chrono::milliseconds(
       static_cast<long long>(o.timeout_seconds * 1000));
 
+  if (o.lookup || !o.expect_path.empty()) {
+    auto info = client.lookup_wrapping(wrapping, Deadline::after(budget));
+    if (!info) {
+      throw CommandError(k_exit_remote, info.error().message);
+    }
+    if (!o.expect_path.empty()) {
+      check_path(*info, o.expect_path);
+    }
+    if (o.lookup) {
+      const json d = describe_lookup(*info);
+      if (o.format == OutputFormat::json) {
+        std::cout << d.dump(2) << '\n';
+      } else {
+        print_lookup(d);
+      }
+      return;
+    }
+  }
+
   auto inner = client.unwrap(wrapping, Deadline::after(budget));
   if (!inner) {
     throw CommandError(k_exit_remote, inner.error().message);
   }
 
-  const json d = describe(*inner, o.show_token);
+  const json d = describe_unwrapped(
+      *inner, o.show_token ? ShowSecret::yes : ShowSecret::no);
   if (o.format == OutputFormat::json) {
     std::cout << d.dump(2) << '\n';
   } else {
-    print_human(d);
+    print_unwrapped(std::cout, d, "--show-token");
   }
 }
 
@@ -154,6 +128,14 @@ void add_unwrap(CLI::App& app) {
   cmd->add_flag("--show-token",
                 o->show_token,
                 "Also print the unwrapped token (or the values)");
+  cmd->add_flag("--lookup",
+                o->lookup,
+                "Only show the creation path, time and TTL; the token stays "
+                "usable");
+  cmd->add_option("--expect-path",
+                  o->expect_path,
+                  "Refuse a token whose creation path is not this one (globs "
+                  "allowed), e.g. auth/token/create/vsp-task");
   cmd->add_option("--timeout", o->timeout_seconds, "Seconds to wait for Vault")
       ->check(CLI::PositiveNumber);
   add_format_option(*cmd, o->format);

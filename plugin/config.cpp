@@ -27,6 +27,7 @@ Result<Config> Config::from_env(const Getenv& getenv) {
   text("VSP_SOCKET", c.socket_path);
   text("VSP_SOCKET_GROUP", c.socket_group);
   text("VSP_RULES", c.rules_path);
+  text("VSP_LEDGER", c.ledger_path);
 
   if (auto v = getenv("VSP_SOCKET_MODE"); v && !v->empty()) {
     char* end = nullptr;
@@ -49,6 +50,14 @@ Result<Config> Config::from_env(const Getenv& getenv) {
       return bad("VSP_REUSE_WINDOW", *v, d.error().message);
     }
     c.reuse_window = *d;
+  }
+  if (auto v = getenv("VSP_POLL_INTERVAL"); v && !v->empty()) {
+    auto d = parse_duration_ms(*v);
+    if (!d || d->count() < 100 || d->count() > 3'600'000) {
+      return bad(
+          "VSP_POLL_INTERVAL", *v, "expected a duration from 100ms to 1h");
+    }
+    c.poll_interval = *d;
   }
   if (auto v = getenv("VSP_WORKERS"); v && !v->empty()) {
     char* end = nullptr;

@@ -24,10 +24,12 @@ struct Config {
   mode_t socket_mode = 0660;                      // VSP_SOCKET_MODE (octal)
   std::string rules_path = "/etc/vsp/rules.yaml"; // VSP_RULES
   vault::LoginConfig login; // VSP_TOKEN_FILE, or the AppRole files
-  std::chrono::milliseconds deadline{5000}; // VSP_DEADLINE
-  std::chrono::seconds reuse_window{300};   // VSP_REUSE_WINDOW
-  unsigned workers = 64;                    // VSP_WORKERS
-  log::Level log_level = log::Level::info;  // VSP_LOG_LEVEL
+  std::chrono::milliseconds deadline{5000};           // VSP_DEADLINE
+  std::chrono::seconds reuse_window{300};             // VSP_REUSE_WINDOW
+  unsigned workers = 64;                              // VSP_WORKERS
+  std::string ledger_path = "/var/lib/vsp/ledger.db"; // VSP_LEDGER
+  std::chrono::milliseconds poll_interval{10'000};    // VSP_POLL_INTERVAL
+  log::Level log_level = log::Level::info;            // VSP_LOG_LEVEL
 
   // Reads the variables above. Fails on malformed values, on a missing
   // login (neither a token file nor an AppRole pair), and on VAULT_TOKEN,

@@ -4,8 +4,11 @@
 #include "plugin/http_server.hpp"
 #include "plugin/metrics_endpoint.hpp"
 #include "plugin/plugin.hpp"
+#include "plugin/task_watcher.hpp"
 #include "plugin/unix_listener.hpp"
 
+#include "core/docker/engine_client.hpp"
+#include "core/ledger/ledger.hpp"
 #include "core/rules/rule_set.hpp"
 #include "core/util/env.hpp"
 #include "core/util/log.hpp"
@@ -17,8 +20,11 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
+#include <optional>
 
 namespace {
 
@@ -57,6 +63,77 @@ sigset_t block_signals() {
 [[noreturn]] void fail(const std::string& message) {
   log::error(k_component, "refusing to start: {}", message);
   std::exit(1);
+}
+
+// The ledger waits for another writer (`vsp revoke`) well within one
+// request's deadline, so a busy file fails the request, not the leader.
+std::unique_ptr<ledger::Ledger> open_ledger(const plugin::Config& config) {
+  ledger::Options options;
+  options.busy_timeout =
+      std::max(std::chrono::milliseconds(50), config.deadline / 5);
+  auto opened = ledger::Ledger::open(
+      config.ledger_path, ledger::Access::read_write, options);
+  if (!opened) {
+    fail(opened.error().message);
+  }
+  return std::move(opened).value();
+}
+
+// The Engine API, if this plugin may reach it; without it, nothing ends
+// a credential before its TTL, which is said once here.
+std::unique_ptr<docker::EngineClient> engine_client() {
+  auto endpoint = docker::find_engine(process_env);
+  if (!endpoint || !*endpoint) {
+    log::warn(k_component,
+              "no docker engine API ({}): credentials are not revoked when "
+              "their task ends, their TTL is the backstop",
+              endpoint ? "set DOCKER_HOST or mount the docker socket"
+                       : endpoint.error().message);
+    return nullptr;
+  }
+  auto engine = std::make_unique<docker::EngineClient>(**endpoint);
+  auto info = engine->info(Deadline::after(std::chrono::seconds(3)));
+  if (!info) {
+    log::warn(k_component,
+              "docker engine API not answering yet ({}); will keep trying",
+              info.error().message);
+  } else if (!info->is_manager) {
+    log::warn(k_component,
+              "docker engine at {} is not a swarm manager (state={}): "
+              "tasks cannot be listed here",
+              engine->describe(),
+              info->swarm_state);
+  }
+  return engine;
+}
+
+std::unique_ptr<plugin::TaskWatcher>
+start_watcher(const plugin::Config& config,
+              ledger::Ledger& ledger,
+              vault::Client& vault,
+              vault::TokenSource& login,
+              const docker::EngineClient* engine) {
+  plugin::ListTasks list;
+  if (engine != nullptr) {
+    list = [engine](Deadline d) { return engine->tasks({}, d); };
+  }
+  plugin::WatcherOptions options;
+  options.poll_interval = config.poll_interval;
+  // A lease is only ever issued for a task to use while it runs, so every
+  // leased row of a running task is kept alive; rules cannot yet narrow
+  // that (no kind issues leases before the dynamic kinds of #4).
+  options.wants_renewal = [](const ledger::Issuance& row) {
+    return !row.lease_id.empty();
+  };
+  auto watcher = std::make_unique<plugin::TaskWatcher>(
+      ledger, vault, login, std::move(list), options);
+  watcher->start();
+  log::info(k_component,
+            "task watcher started engine={} poll={}ms ledger={}",
+            engine != nullptr ? engine->describe() : "none",
+            config.poll_interval.count(),
+            config.ledger_path);
+  return watcher;
 }
 
 void wait_for_signals(const sigset_t& set, plugin::Plugin& app) {
@@ -116,8 +193,10 @@ int run() {
   vault_config->max_idle_connections = config->workers;
   vault::Client vault(*vault_config);
   auto login = vault::Auth::from_config(vault, config->login);
+  auto ledger = open_ledger(*config);
 
-  plugin::Plugin app(*config, std::move(rules).value(), vault, *login);
+  plugin::Plugin app(
+      *config, std::move(rules).value(), vault, *login, ledger.get());
   plugin::Observability observability(
       std::move(metrics_settings).value(), app, vault, *login);
   plugin::ServerOptions options;
@@ -141,10 +220,13 @@ int run() {
             config->deadline.count());
 
   login->start_renewer();
+  const auto engine = engine_client();
+  auto watcher = start_watcher(*config, *ledger, vault, *login, engine.get());
   wait_for_signals(signals, app);
 
   observability.stop();
   (*server)->stop();
+  watcher->stop();
   login->stop_renewer();
   log::info(k_component, "stopped");
   return 0;

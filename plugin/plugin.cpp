@@ -85,10 +85,14 @@ Outcome outcome_of(const Error& error) {
 Plugin::Plugin(Config config,
                rules::RuleSet rules,
                vault::Client& vault,
-               vault::TokenSource& login)
+               vault::TokenSource& login,
+               ledger::Ledger* ledger)
     : m_config(std::move(config)),
       m_rules(std::make_shared<const rules::RuleSet>(std::move(rules))),
-      m_issuer(vault, login, issuer::IssuerOptions{m_config.reuse_window}),
+      m_issuer(vault,
+               login,
+               issuer::IssuerOptions{.reuse_window = m_config.reuse_window,
+                                     .ledger = ledger}),
       m_rules_loaded_at(std::chrono::system_clock::now()) {}
 
 std::shared_ptr<const rules::RuleSet> Plugin::rules() const {
@@ -186,14 +190,19 @@ HttpResponse Plugin::get_secret(const HttpRequest& http) {
     m_metrics->issued(rules::to_string(decision->kind), decision->rule);
   }
 
-  log::info(k_component,
-            "{} {} rule={} accessor={} policies={} ms={}",
-            issued->reused ? "reissued" : "issued",
-            docker::describe(*request),
-            decision->rule,
-            issued->accessor,
-            fmt::join(decision->policies, ","),
-            ms_since(started));
+  log::info(
+      k_component,
+      "{} {} rule={} kind={} accessor={} lease={} issuance={} policies={} "
+      "ms={}",
+      issued->reused ? "reissued" : "issued",
+      docker::describe(*request),
+      decision->rule,
+      rules::to_string(decision->kind),
+      issued->accessor.empty() ? "-" : issued->accessor,
+      issued->lease_id.empty() ? "-" : issued->lease_id,
+      issued->issuance_id.empty() ? "-" : issued->issuance_id,
+      fmt::join(decision->policies, ","),
+      ms_since(started));
   SecretString body = docker::value_response(
       issued->value,
       issued->do_not_reuse ? docker::DoNotReuse::yes : docker::DoNotReuse::no);

@@ -21,10 +21,13 @@ class PluginMetrics;
 // reload swaps whole.
 class Plugin {
 public:
+  // `ledger` (null: none) records every issuance; it must outlive the
+  // Plugin.
   Plugin(Config config,
          rules::RuleSet rules,
          vault::Client& vault,
-         vault::TokenSource& login);
+         vault::TokenSource& login,
+         ledger::Ledger* ledger = nullptr);
 
   // Answers one HTTP request from Docker. Never throws.
   HttpResponse handle(const HttpRequest& request);

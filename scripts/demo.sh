@@ -63,7 +63,8 @@ start_plugin() {
     >"$T/rules.yaml"
   NAME=$(sandbox_name vsp)
   vsp_start_plugin "$PLUGIN_BIN" "$NAME" VSP_RULES="$T/rules.yaml" \
-    VSP_TOKEN_FILE="$DEMO_TOKEN_FILE" VAULT_ADDR="$DEMO_VAULT"
+    VSP_TOKEN_FILE="$DEMO_TOKEN_FILE" VAULT_ADDR="$DEMO_VAULT" \
+    VSP_LEDGER="$T/ledger.db" DOCKER_HOST="$DOCKER_HOST"
   say "vsp-plugin runs as the secrets driver \"$NAME\" ($VSP_PLUGIN_SOCKET)"
 }
 

@@ -85,6 +85,14 @@ void ReuseCache::prune(Clock::time_point now) {
   }
 }
 
+void ReuseCache::erase(const std::string& key) {
+  std::lock_guard lock(m_mutex);
+  if (auto it = m_slots.find(key); it != m_slots.end() && it->second->ready) {
+    m_order.erase(it->second->age);
+    m_slots.erase(it);
+  }
+}
+
 void ReuseCache::clear() {
   std::lock_guard lock(m_mutex);
   for (auto it = m_slots.begin(); it != m_slots.end();) {

@@ -21,7 +21,12 @@ namespace vsp::issuer {
 struct CachedValue {
   SecretString value;
   bool do_not_reuse = true;
-  std::string accessor; // what was issued, for log lines
+  std::string accessor;          // token issued (inner if wrapped), or the
+                                 // lease holder of a dynamic value
+  std::string wrapping_accessor; // of the wrapping token, if wrapped
+  std::string lease_id;          // of an unwrapped dynamic value
+  std::chrono::seconds ttl{0};   // of the token or lease; 0: unknown
+  std::chrono::system_clock::time_point expires_at{}; // epoch: unknown
   std::chrono::steady_clock::time_point fresh_until;
 };
 
@@ -44,6 +49,9 @@ public:
                                   Deadline deadline,
                                   const Mint& mint,
                                   bool& reused);
+
+  // Drops `key`'s entry unless a mint for it is running.
+  void erase(const std::string& key);
 
   // Drops every entry (the values are wiped).
   void clear();

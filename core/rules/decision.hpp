@@ -2,6 +2,7 @@
 
 #include "core/rules/rule.hpp"
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,9 @@ namespace vsp::rules {
 struct Decision {
   std::string rule;
   Kind kind = Kind::wrapped_token;
+
+  // The token minted: the value of token kinds, the reader of kv, the
+  // lease holder of dynamic.
   std::string token_role;
   std::vector<std::string> policies; // exactly these (plus `default`
                                      // unless no_default_policy)
@@ -19,8 +23,19 @@ struct Decision {
   std::optional<Seconds> explicit_max_ttl;
   std::optional<Seconds> period;
   std::optional<int> num_uses;
+
   Seconds wrap_ttl{0}; // 0: not wrapped
   bool do_not_reuse = true;
+
+  // kv and dynamic.
+  std::string prefix; // the rule's prefix, expanded
+  std::string path;   // the Vault path (logical for kv): prefix + rest
+  std::optional<int> kv_version; // pinned; empty: detected
+  std::string kv_mount;          // with a pinned version
+  std::optional<int> version;    // KV v2 version
+  Method method = Method::get;
+  std::map<std::string, std::string> params; // body of a POST
+  ValueSpec value;
 };
 
 // One rule's verdict on one request, for `vsp rules explain`.

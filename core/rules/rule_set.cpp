@@ -1,12 +1,11 @@
 #include "core/rules/rule_set.hpp"
 
-#include "core/rules/labels.hpp"
+#include "core/rules/narrow.hpp"
 #include "core/rules/rules_loader.hpp"
 #include "core/util/glob.hpp"
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -21,16 +20,6 @@ constexpr std::size_t k_reasons_in_denial = 3;
 
 Error denied(std::string message) {
   return Error(ErrorKind::denied, "denied", std::move(message));
-}
-
-std::string stack_of(const SecretRequest& r) {
-  for (const Labels* labels : {&r.secret_labels, &r.service_labels}) {
-    if (auto it = labels->find(std::string(labels::k_stack_namespace));
-        it != labels->end()) {
-      return it->second;
-    }
-  }
-  return {};
 }
 
 // Empty when `value` matches `pattern`, else why not.
@@ -80,137 +69,6 @@ std::string why_not(const Match& m, const SecretRequest& r) {
     }
   }
   return {};
-}
-
-// A vsp.* label from the secret, else from the service.
-const std::string* find_label(const SecretRequest& r, std::string_view key) {
-  for (const Labels* labels : {&r.secret_labels, &r.service_labels}) {
-    if (auto it = labels->find(std::string(key)); it != labels->end()) {
-      return &it->second;
-    }
-  }
-  return nullptr;
-}
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    const auto first = item.find_first_not_of(" \t");
-    const auto last = item.find_last_not_of(" \t");
-    if (first != std::string::npos) {
-      out.push_back(item.substr(first, last - first + 1));
-    }
-  }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    out += out.empty() ? "" : ", ";
-    out += item;
-  }
-  return out;
-}
-
-Result<std::vector<std::string>> choose_policies(const Rule& rule,
-                                                 const SecretRequest& r) {
-  const TokenGrant& t = rule.token;
-  const std::string* label = find_label(r, labels::k_policies);
-  if (label == nullptr) {
-    if (t.policies.empty()) {
-      return denied(fmt::format("rule \"{}\" needs the label {} to choose "
-                                "policies among: {}",
-                                rule.name,
-                                labels::k_policies,
-                                join(t.allowed_policies)));
-    }
-    return t.policies;
-  }
-  auto asked = split_list(*label);
-  if (asked.empty()) {
-    return denied(fmt::format("label {} is empty", labels::k_policies));
-  }
-  for (const auto& p : asked) {
-    const bool allowed = !has_glob(p) && std::any_of(t.allowed_policies.begin(),
-                                                     t.allowed_policies.end(),
-                                                     [&](const auto& a) {
-                                                       return glob_match(a, p);
-                                                     });
-    if (!allowed) {
-      return denied(fmt::format("rule \"{}\" does not allow policy \"{}\" "
-                                "(allowed: {})",
-                                rule.name,
-                                p,
-                                join(t.allowed_policies)));
-    }
-  }
-  std::sort(asked.begin(), asked.end());
-  asked.erase(std::unique(asked.begin(), asked.end()), asked.end());
-  return asked;
-}
-
-// The rule's value, or a label's if it asks for no more than `max`.
-Result<Seconds> choose_duration(const Rule& rule,
-                                const SecretRequest& r,
-                                std::string_view label_key,
-                                Seconds value,
-                                Seconds max) {
-  const std::string* label = find_label(r, label_key);
-  if (label == nullptr) {
-    return value;
-  }
-  auto asked = parse_duration(*label);
-  if (!asked) {
-    return denied(
-        fmt::format("label {}: {}", label_key, asked.error().message));
-  }
-  if (*asked > max || asked->count() == 0) {
-    return denied(fmt::format("rule \"{}\" allows {} between 1s and {}, not "
-                              "{}",
-                              rule.name,
-                              label_key,
-                              format_duration(max),
-                              *label));
-  }
-  return *asked;
-}
-
-Result<Decision> narrow(const Rule& rule, const SecretRequest& r) {
-  Decision d;
-  d.rule = rule.name;
-  d.kind = rule.kind;
-  d.token_role = rule.token.role;
-  d.no_default_policy = rule.token.no_default_policy;
-  d.explicit_max_ttl = rule.token.explicit_max_ttl;
-  d.period = rule.token.period;
-  d.num_uses = rule.token.num_uses;
-  d.do_not_reuse = rule.do_not_reuse.value_or(true);
-
-  auto policies = choose_policies(rule, r);
-  if (!policies) {
-    return policies.error();
-  }
-  d.policies = std::move(*policies);
-
-  auto ttl = choose_duration(
-      rule, r, labels::k_ttl, rule.token.ttl, rule.token.max_ttl);
-  if (!ttl) {
-    return ttl.error();
-  }
-  d.ttl = *ttl;
-
-  if (rule.kind == Kind::wrapped_token) {
-    auto wrap = choose_duration(
-        rule, r, labels::k_wrap_ttl, rule.wrap_ttl, rule.max_wrap_ttl);
-    if (!wrap) {
-      return wrap.error();
-    }
-    d.wrap_ttl = *wrap;
-  }
-  return d;
 }
 
 std::string subject(const SecretRequest& r) {
@@ -305,16 +163,6 @@ Explanation RuleSet::explain(const SecretRequest& request) const {
 
 Result<Decision> RuleSet::decide(const SecretRequest& request) const {
   return explain(request).outcome;
-}
-
-const char* to_string(Kind kind) {
-  switch (kind) {
-  case Kind::wrapped_token:
-    return "wrapped-token";
-  case Kind::token:
-    return "token";
-  }
-  return "wrapped-token";
 }
 
 } // namespace vsp::rules

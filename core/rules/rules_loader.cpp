@@ -1,5 +1,7 @@
 #include "core/rules/rules_loader.hpp"
 
+#include "core/rules/source_loader.hpp"
+#include "core/rules/yaml_reader.hpp"
 #include "core/util/glob.hpp"
 
 #include <fmt/format.h>
@@ -31,135 +33,27 @@ struct Defaults {
 
 class Parser {
 public:
-  Parser(std::string file, std::vector<Problem>& problems)
-      : m_file(std::move(file)), m_problems(problems) {}
+  explicit Parser(YamlReader& in) : m_in(in) {}
 
-  std::vector<Rule> parse(std::string_view text);
+  std::vector<Rule> parse(const YAML::Node& root);
 
 private:
-  void problem(const YAML::Node& at, std::string message) {
-    const auto m = at.Mark();
-    m_problems.push_back(
-        {m_file, Mark{m.line + 1, m.column + 1}, std::move(message)});
-  }
-
-  void check_keys(const YAML::Node& map,
-                  const std::set<std::string>& allowed,
-                  const std::string& where);
-  std::optional<std::string> string_of(const YAML::Node& node,
-                                       const std::string& what);
-  std::optional<Seconds> duration_of(const YAML::Node& node,
-                                     const std::string& what);
-  std::optional<bool> bool_of(const YAML::Node& node, const std::string& what);
-  std::vector<std::string> strings_of(const YAML::Node& node,
-                                      const std::string& what);
-  std::vector<LabelCondition> labels_of(const YAML::Node& node,
-                                        const std::string& what);
-
   Defaults parse_defaults(const YAML::Node& node);
   std::optional<Rule> parse_rule(const YAML::Node& node,
                                  std::size_t index,
                                  const Defaults& defaults);
+  std::string parse_name(const YAML::Node& node, std::size_t index);
+  void parse_kind(const YAML::Node& node, Rule& rule);
   void parse_match(const YAML::Node& node, Rule& rule);
   void
   parse_token(const YAML::Node& node, const Defaults& defaults, Rule& rule);
-  void check_rule(const YAML::Node& node, Rule& rule);
+  void
+  parse_wrapping(const YAML::Node& node, const Defaults& defaults, Rule& rule);
+  void check_token(const YAML::Node& node, Rule& rule);
+  void check_wrapping(const YAML::Node& node, const Rule& rule);
 
-  std::string m_file;
-  std::vector<Problem>& m_problems;
+  YamlReader& m_in;
 };
-
-std::string join(const std::set<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    out += out.empty() ? "" : ", ";
-    out += item;
-  }
-  return out;
-}
-
-void Parser::check_keys(const YAML::Node& map,
-                        const std::set<std::string>& allowed,
-                        const std::string& where) {
-  for (const auto& entry : map) {
-    const auto key = entry.first.as<std::string>();
-    if (allowed.count(key) == 0) {
-      problem(entry.first,
-              fmt::format("unknown key \"{}\" in {} (expected one of: {})",
-                          key,
-                          where,
-                          join(allowed)));
-    }
-  }
-}
-
-std::optional<std::string> Parser::string_of(const YAML::Node& node,
-                                             const std::string& what) {
-  if (!node.IsScalar()) {
-    problem(node, fmt::format("{} must be a string", what));
-    return std::nullopt;
-  }
-  return node.Scalar();
-}
-
-std::optional<Seconds> Parser::duration_of(const YAML::Node& node,
-                                           const std::string& what) {
-  auto text = string_of(node, what);
-  if (!text) {
-    return std::nullopt;
-  }
-  auto d = parse_duration(*text);
-  if (!d) {
-    problem(node, fmt::format("{}: {}", what, d.error().message));
-    return std::nullopt;
-  }
-  return *d;
-}
-
-std::optional<bool> Parser::bool_of(const YAML::Node& node,
-                                    const std::string& what) {
-  bool value = false;
-  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
-    problem(node, fmt::format("{} must be true or false", what));
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::vector<std::string> Parser::strings_of(const YAML::Node& node,
-                                            const std::string& what) {
-  std::vector<std::string> out;
-  if (!node.IsSequence()) {
-    problem(node, fmt::format("{} must be a list of strings", what));
-    return out;
-  }
-  for (const auto& item : node) {
-    auto text = string_of(item, fmt::format("each entry of {}", what));
-    if (text && text->empty()) {
-      problem(item, fmt::format("{} has an empty entry", what));
-    } else if (text) {
-      out.push_back(*text);
-    }
-  }
-  return out;
-}
-
-std::vector<LabelCondition> Parser::labels_of(const YAML::Node& node,
-                                              const std::string& what) {
-  std::vector<LabelCondition> out;
-  if (!node.IsMap()) {
-    problem(node, fmt::format("{} must be a map of label to value", what));
-    return out;
-  }
-  for (const auto& entry : node) {
-    const auto key = entry.first.as<std::string>();
-    auto pattern = string_of(entry.second, fmt::format("{} \"{}\"", what, key));
-    if (pattern) {
-      out.push_back({key, *pattern});
-    }
-  }
-  return out;
-}
 
 Defaults Parser::parse_defaults(const YAML::Node& node) {
   Defaults d;
@@ -167,36 +61,37 @@ Defaults Parser::parse_defaults(const YAML::Node& node) {
     return d;
   }
   if (!node.IsMap()) {
-    problem(node, "defaults must be a map");
+    m_in.problem(node, "defaults must be a map");
     return d;
   }
-  check_keys(node,
-             {"token_role",
-              "ttl",
-              "max_ttl",
-              "wrap_ttl",
-              "max_wrap_ttl",
-              "no_default_policy"},
-             "defaults");
+  m_in.check_keys(node,
+                  {"token_role",
+                   "ttl",
+                   "max_ttl",
+                   "wrap_ttl",
+                   "max_wrap_ttl",
+                   "no_default_policy"},
+                  "defaults");
   if (node["token_role"]) {
     d.token_role =
-        string_of(node["token_role"], "defaults.token_role").value_or("");
+        m_in.string_of(node["token_role"], "defaults.token_role").value_or("");
   }
   if (node["ttl"]) {
-    d.ttl = duration_of(node["ttl"], "defaults.ttl");
+    d.ttl = m_in.duration_of(node["ttl"], "defaults.ttl");
   }
   if (node["max_ttl"]) {
-    d.max_ttl = duration_of(node["max_ttl"], "defaults.max_ttl");
+    d.max_ttl = m_in.duration_of(node["max_ttl"], "defaults.max_ttl");
   }
   if (node["wrap_ttl"]) {
-    d.wrap_ttl = duration_of(node["wrap_ttl"], "defaults.wrap_ttl");
+    d.wrap_ttl = m_in.duration_of(node["wrap_ttl"], "defaults.wrap_ttl");
   }
   if (node["max_wrap_ttl"]) {
-    d.max_wrap_ttl = duration_of(node["max_wrap_ttl"], "defaults.max_wrap_ttl");
+    d.max_wrap_ttl =
+        m_in.duration_of(node["max_wrap_ttl"], "defaults.max_wrap_ttl");
   }
   if (node["no_default_policy"]) {
     d.no_default_policy =
-        bool_of(node["no_default_policy"], "defaults.no_default_policy");
+        m_in.bool_of(node["no_default_policy"], "defaults.no_default_policy");
   }
   return d;
 }
@@ -204,17 +99,17 @@ Defaults Parser::parse_defaults(const YAML::Node& node) {
 void Parser::parse_match(const YAML::Node& node, Rule& rule) {
   const std::string where = fmt::format("match of rule \"{}\"", rule.name);
   if (!node.IsMap()) {
-    problem(node, where + " must be a map");
+    m_in.problem(node, where + " must be a map");
     return;
   }
-  check_keys(node,
-             {"secret",
-              "service",
-              "image",
-              "stack",
-              "secret_labels",
-              "service_labels"},
-             where);
+  m_in.check_keys(node,
+                  {"secret",
+                   "service",
+                   "image",
+                   "stack",
+                   "secret_labels",
+                   "service_labels"},
+                  where);
   Match& m = rule.match;
   const std::pair<const char*, std::optional<std::string>*> globs[] = {
       {"secret", &m.secret},
@@ -224,15 +119,16 @@ void Parser::parse_match(const YAML::Node& node, Rule& rule) {
   };
   for (const auto& [key, target] : globs) {
     if (node[key]) {
-      *target = string_of(node[key], fmt::format("match.{}", key));
+      *target = m_in.string_of(node[key], fmt::format("match.{}", key));
     }
   }
   if (node["secret_labels"]) {
-    m.secret_labels = labels_of(node["secret_labels"], "match.secret_labels");
+    m.secret_labels =
+        m_in.labels_of(node["secret_labels"], "match.secret_labels");
   }
   if (node["service_labels"]) {
     m.service_labels =
-        labels_of(node["service_labels"], "match.service_labels");
+        m_in.labels_of(node["service_labels"], "match.service_labels");
   }
 }
 
@@ -242,60 +138,73 @@ void Parser::parse_token(const YAML::Node& node,
   TokenGrant& t = rule.token;
   t.role = defaults.token_role;
   if (node["token_role"]) {
-    t.role = string_of(node["token_role"], "token_role").value_or("");
+    t.role = m_in.string_of(node["token_role"], "token_role").value_or("");
   }
   if (node["allowed_policies"]) {
     t.allowed_policies =
-        strings_of(node["allowed_policies"], "allowed_policies");
+        m_in.strings_of(node["allowed_policies"], "allowed_policies");
   }
   if (node["policies"]) {
-    t.policies = strings_of(node["policies"], "policies");
+    t.policies = m_in.strings_of(node["policies"], "policies");
   }
   auto no_default = defaults.no_default_policy;
   if (node["no_default_policy"]) {
-    no_default = bool_of(node["no_default_policy"], "no_default_policy");
+    no_default = m_in.bool_of(node["no_default_policy"], "no_default_policy");
   }
   t.no_default_policy =
       no_default.value_or(false) ? NoDefaultPolicy::yes : NoDefaultPolicy::no;
   t.ttl = defaults.ttl.value_or(k_default_ttl);
   if (node["ttl"]) {
-    t.ttl = duration_of(node["ttl"], "ttl").value_or(t.ttl);
+    t.ttl = m_in.duration_of(node["ttl"], "ttl").value_or(t.ttl);
   }
   t.max_ttl = defaults.max_ttl.value_or(t.ttl);
   if (node["max_ttl"]) {
-    t.max_ttl = duration_of(node["max_ttl"], "max_ttl").value_or(t.max_ttl);
+    t.max_ttl =
+        m_in.duration_of(node["max_ttl"], "max_ttl").value_or(t.max_ttl);
   }
   if (node["explicit_max_ttl"]) {
     t.explicit_max_ttl =
-        duration_of(node["explicit_max_ttl"], "explicit_max_ttl");
+        m_in.duration_of(node["explicit_max_ttl"], "explicit_max_ttl");
   }
   if (node["period"]) {
-    t.period = duration_of(node["period"], "period");
+    t.period = m_in.duration_of(node["period"], "period");
   }
   if (node["num_uses"]) {
-    int uses = 0;
-    if (!node["num_uses"].IsScalar() ||
-        !YAML::convert<int>::decode(node["num_uses"], uses) || uses < 0) {
-      problem(node["num_uses"], "num_uses must be a whole number >= 0");
-    } else {
-      t.num_uses = uses;
-    }
+    t.num_uses = m_in.int_of(node["num_uses"], "num_uses", 0, 1 << 30);
   }
 }
 
-void Parser::check_rule(const YAML::Node& node, Rule& rule) {
+void Parser::parse_wrapping(const YAML::Node& node,
+                            const Defaults& defaults,
+                            Rule& rule) {
+  if (node["wrap"]) {
+    rule.wrap = m_in.bool_of(node["wrap"], "wrap").value_or(false);
+  }
+  rule.wrap_ttl = defaults.wrap_ttl.value_or(k_default_wrap_ttl);
+  if (node["wrap_ttl"]) {
+    rule.wrap_ttl =
+        m_in.duration_of(node["wrap_ttl"], "wrap_ttl").value_or(rule.wrap_ttl);
+  }
+  rule.max_wrap_ttl = defaults.max_wrap_ttl.value_or(rule.wrap_ttl);
+  if (node["max_wrap_ttl"]) {
+    rule.max_wrap_ttl = m_in.duration_of(node["max_wrap_ttl"], "max_wrap_ttl")
+                            .value_or(rule.max_wrap_ttl);
+  }
+}
+
+void Parser::check_token(const YAML::Node& node, Rule& rule) {
   TokenGrant& t = rule.token;
   const YAML::Node at =
       node["allowed_policies"] ? node["allowed_policies"] : node;
   if (t.allowed_policies.empty()) {
-    problem(at,
-            fmt::format("rule \"{}\" needs allowed_policies (the policies "
-                        "its tokens may carry)",
-                        rule.name));
+    m_in.problem(at,
+                 fmt::format("rule \"{}\" needs allowed_policies (the "
+                             "policies its tokens may carry)",
+                             rule.name));
   }
   for (const auto& p : t.allowed_policies) {
     if (p == "root") {
-      problem(
+      m_in.problem(
           at,
           fmt::format("rule \"{}\" may not grant the root policy", rule.name));
     }
@@ -307,17 +216,17 @@ void Parser::check_rule(const YAML::Node& node, Rule& rule) {
   };
   for (const auto& p : t.policies) {
     if (has_glob(p)) {
-      problem(node["policies"],
-              fmt::format("policies of rule \"{}\" must be names, not "
-                          "patterns (\"{}\")",
-                          rule.name,
-                          p));
+      m_in.problem(node["policies"],
+                   fmt::format("policies of rule \"{}\" must be names, not "
+                               "patterns (\"{}\")",
+                               rule.name,
+                               p));
     } else if (!allowed(p)) {
-      problem(node["policies"],
-              fmt::format("policy \"{}\" of rule \"{}\" is not in its "
-                          "allowed_policies",
-                          p,
-                          rule.name));
+      m_in.problem(node["policies"],
+                   fmt::format("policy \"{}\" of rule \"{}\" is not in its "
+                               "allowed_policies",
+                               p,
+                               rule.name));
     }
   }
   // Without explicit defaults a rule grants everything it allows, which
@@ -332,120 +241,116 @@ void Parser::check_rule(const YAML::Node& node, Rule& rule) {
     }
   }
   if (t.max_ttl < t.ttl) {
-    problem(node["max_ttl"] ? node["max_ttl"] : node,
-            fmt::format("max_ttl of rule \"{}\" is shorter than its ttl",
-                        rule.name));
+    m_in.problem(node["max_ttl"] ? node["max_ttl"] : node,
+                 fmt::format("max_ttl of rule \"{}\" is shorter than its ttl",
+                             rule.name));
   }
-  if (rule.kind == Kind::wrapped_token && rule.wrap_ttl.count() == 0) {
-    problem(node["wrap_ttl"] ? node["wrap_ttl"] : node,
-            fmt::format("wrap_ttl of rule \"{}\" must be longer than 0s",
-                        rule.name));
+}
+
+void Parser::check_wrapping(const YAML::Node& node, const Rule& rule) {
+  if (!rule.wrapped() && !is_token_kind(rule.kind)) {
+    for (const char* key : {"wrap_ttl", "max_wrap_ttl"}) {
+      if (node[key]) {
+        m_in.problem(node[key], fmt::format("{} needs wrap: true", key));
+      }
+    }
+    return;
+  }
+  if (rule.wrapped() && rule.wrap_ttl.count() == 0) {
+    m_in.problem(node["wrap_ttl"] ? node["wrap_ttl"] : node,
+                 fmt::format("wrap_ttl of rule \"{}\" must be longer than 0s",
+                             rule.name));
+  }
+  if (rule.wrapped() && rule.do_not_reuse == false) {
+    m_in.problem(node["do_not_reuse"],
+                 fmt::format("do_not_reuse of rule \"{}\" must stay true: "
+                             "its value is a wrapping token, which opens "
+                             "once, so tasks cannot share it",
+                             rule.name));
   }
   if (rule.max_wrap_ttl < rule.wrap_ttl) {
-    problem(node["max_wrap_ttl"] ? node["max_wrap_ttl"] : node,
-            fmt::format("max_wrap_ttl of rule \"{}\" is shorter than its "
-                        "wrap_ttl",
-                        rule.name));
+    m_in.problem(node["max_wrap_ttl"] ? node["max_wrap_ttl"] : node,
+                 fmt::format("max_wrap_ttl of rule \"{}\" is shorter than "
+                             "its wrap_ttl",
+                             rule.name));
   }
+}
+
+std::string Parser::parse_name(const YAML::Node& node, std::size_t index) {
+  static const std::regex k_name_pattern("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+  if (!node["name"]) {
+    m_in.problem(node, fmt::format("rule #{} needs a name", index + 1));
+    return fmt::format("#{}", index + 1);
+  }
+  std::string name = m_in.string_of(node["name"], "name").value_or("");
+  if (!std::regex_match(name, k_name_pattern)) {
+    m_in.problem(node["name"],
+                 fmt::format("rule name \"{}\" must be 1-63 letters, digits, "
+                             "'.', '_' or '-'",
+                             name));
+  }
+  return name;
+}
+
+void Parser::parse_kind(const YAML::Node& node, Rule& rule) {
+  if (!node["kind"]) {
+    return;
+  }
+  const auto text = m_in.string_of(node["kind"], "kind").value_or("");
+  if (auto kind = rules::parse_kind(text)) {
+    rule.kind = *kind;
+    return;
+  }
+  m_in.problem(node["kind"],
+               fmt::format("unknown kind \"{}\" (expected wrapped-token, "
+                           "token, kv or dynamic)",
+                           text));
 }
 
 std::optional<Rule> Parser::parse_rule(const YAML::Node& node,
                                        std::size_t index,
                                        const Defaults& defaults) {
   if (!node.IsMap()) {
-    problem(node, fmt::format("rule #{} must be a map", index + 1));
+    m_in.problem(node, fmt::format("rule #{} must be a map", index + 1));
     return std::nullopt;
   }
   Rule rule;
-  rule.mark = Mark{node.Mark().line + 1, node.Mark().column + 1};
-  static const std::regex k_name_pattern("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
-  if (!node["name"]) {
-    problem(node, fmt::format("rule #{} needs a name", index + 1));
-    rule.name = fmt::format("#{}", index + 1);
-  } else {
-    rule.name = string_of(node["name"], "name").value_or("");
-    if (!std::regex_match(rule.name, k_name_pattern)) {
-      problem(node["name"],
-              fmt::format("rule name \"{}\" must be 1-63 letters, digits, "
-                          "'.', '_' or '-'",
-                          rule.name));
-    }
-  }
-  check_keys(node,
-             {"name",
-              "description",
-              "match",
-              "kind",
-              "token_role",
-              "allowed_policies",
-              "policies",
-              "no_default_policy",
-              "ttl",
-              "max_ttl",
-              "explicit_max_ttl",
-              "period",
-              "num_uses",
-              "wrap_ttl",
-              "max_wrap_ttl",
-              "do_not_reuse"},
-             fmt::format("rule \"{}\"", rule.name));
+  rule.mark = YamlReader::mark_of(node);
+  rule.name = parse_name(node, index);
+  parse_kind(node, rule);
+  check_rule_keys(m_in, node, rule);
 
   if (node["match"]) {
     parse_match(node["match"], rule);
   }
-  if (node["kind"]) {
-    const auto kind = string_of(node["kind"], "kind").value_or("");
-    if (kind == "wrapped-token") {
-      rule.kind = Kind::wrapped_token;
-    } else if (kind == "token") {
-      rule.kind = Kind::token;
-    } else {
-      problem(node["kind"],
-              fmt::format("unknown kind \"{}\" (expected wrapped-token or "
-                          "token)",
-                          kind));
-    }
-  }
   parse_token(node, defaults, rule);
-  rule.wrap_ttl = defaults.wrap_ttl.value_or(k_default_wrap_ttl);
-  if (node["wrap_ttl"]) {
-    rule.wrap_ttl =
-        duration_of(node["wrap_ttl"], "wrap_ttl").value_or(rule.wrap_ttl);
-  }
-  rule.max_wrap_ttl = defaults.max_wrap_ttl.value_or(rule.wrap_ttl);
-  if (node["max_wrap_ttl"]) {
-    rule.max_wrap_ttl = duration_of(node["max_wrap_ttl"], "max_wrap_ttl")
-                            .value_or(rule.max_wrap_ttl);
-  }
+  parse_wrapping(node, defaults, rule);
   if (node["do_not_reuse"]) {
-    rule.do_not_reuse = bool_of(node["do_not_reuse"], "do_not_reuse");
+    rule.do_not_reuse = m_in.bool_of(node["do_not_reuse"], "do_not_reuse");
   }
-  check_rule(node, rule);
+  parse_source(m_in, node, rule);
+  parse_value(m_in, node, rule);
+  parse_allow_labels(m_in, node, rule);
+
+  check_token(node, rule);
+  check_wrapping(node, rule);
   return rule;
 }
 
-std::vector<Rule> Parser::parse(std::string_view text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::ParserException& e) {
-    m_problems.push_back(
-        {m_file, Mark{e.mark.line + 1, e.mark.column + 1}, e.msg});
-    return {};
-  }
+std::vector<Rule> Parser::parse(const YAML::Node& root) {
   if (!root.IsMap()) {
-    m_problems.push_back(
-        {m_file, Mark{1, 1}, "a rules file must be a map with a rules list"});
+    m_in.problem_at(Mark{1, 1}, "a rules file must be a map with a rules list");
     return {};
   }
-  check_keys(root, {"version", "defaults", "rules"}, "the rules file");
+  m_in.check_keys(root, {"version", "defaults", "rules"}, "the rules file");
   if (root["version"] && root["version"].as<std::string>("") != "1") {
-    problem(root["version"], "unsupported version (this vsp reads version 1)");
+    m_in.problem(root["version"],
+                 "unsupported version (this vsp reads version 1)");
   }
   const Defaults defaults = parse_defaults(root["defaults"]);
   const YAML::Node list = root["rules"];
   if (!list || !list.IsSequence()) {
-    problem(list ? list : root, "rules must be a list");
+    m_in.problem(list ? list : root, "rules must be a list");
     return {};
   }
 
@@ -457,8 +362,8 @@ std::vector<Rule> Parser::parse(std::string_view text) {
       continue;
     }
     if (!names.insert(rule->name).second) {
-      problem(list[i]["name"],
-              fmt::format("rule name \"{}\" is used twice", rule->name));
+      m_in.problem(list[i]["name"],
+                   fmt::format("rule name \"{}\" is used twice", rule->name));
     }
     rules.push_back(std::move(*rule));
   }
@@ -472,7 +377,9 @@ std::vector<Rule> parse_rules(std::string_view text,
                               std::vector<Problem>& problems) {
   const std::size_t before = problems.size();
   try {
-    auto rules = Parser(file_name, problems).parse(text);
+    const YAML::Node root = YAML::Load(std::string(text));
+    YamlReader in(file_name, text, problems);
+    auto rules = Parser(in).parse(root);
     if (problems.size() == before) {
       return rules;
     }

@@ -213,6 +213,13 @@ public:
                            std::string_view path,
                            std::optional<int> version,
                            Deadline d);
+  // Same, in a mount whose type and version the caller knows (a pinned
+  // KV version): no sys/internal/ui/mounts call.
+  Result<KvSecret> read_kv_in(const SecretString& token,
+                              const MountInfo& mount,
+                              std::string_view path,
+                              std::optional<int> version,
+                              Deadline d);
   // Generic read (GET) and write (POST) returning data and lease, for
   // dynamic secrets ("database/creds/ro", "pki/issue/web"). Set
   // options.minting for paths that issue credentials; for a wrapped reply
@@ -266,5 +273,10 @@ private:
   std::mutex m_mounts_mutex;
   std::vector<CachedMount> m_mounts;
 };
+
+// The API path that reads the KV secret at logical `path` in `mount`:
+// `path` itself on v1, "<mount>data/<rest>" on v2. Fails with
+// errc::invalid_argument when `mount` is not kv or does not hold `path`.
+Result<std::string> kv_api_path(const MountInfo& mount, std::string_view path);
 
 } // namespace vsp::vault

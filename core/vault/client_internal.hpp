@@ -20,7 +20,7 @@ struct Client::Request {
   std::string path;
   const SecretString* body = nullptr;
   const SecretString* token = nullptr;
-  CallOptions options;
+  CallOptions options{};
 };
 
 struct Client::CachedMount {
@@ -49,6 +49,16 @@ Status require(std::string_view what, std::string_view value);
 // An error whose code is swapped for `code`, keeping message and Vault's
 // text.
 Error recode(const Error& e, const char* code);
+
+// The failure of `response`, or what `parse` reads from it.
+template <typename Parse>
+auto parsed(Result<Response> response, std::string_view path, Parse parse)
+    -> decltype(parse(*response, path)) {
+  if (!response) {
+    return response.error();
+  }
+  return parse(*response, path);
+}
 
 } // namespace detail
 } // namespace vsp::vault

@@ -143,6 +143,27 @@ Result<MountInfo> Client::mount_info(const SecretString& token,
   return info;
 }
 
+Result<std::string> kv_api_path(const MountInfo& mount, std::string_view path) {
+  if (mount.type != "kv" && mount.type != "generic") {
+    return bad_argument(
+        fmt::format("vault: {} is on a {} mount, not kv", path, mount.type));
+  }
+  if (!owns(mount.path, path)) {
+    return bad_argument(
+        fmt::format("vault: {} is not under the mount {}", path, mount.path));
+  }
+  const std::string_view rest =
+      path.substr(std::min(mount.path.size(), path.size()));
+  if (rest.empty()) {
+    return bad_argument(
+        fmt::format("vault: {} names a mount, not a secret", path));
+  }
+  if (mount.kv_version == 1) {
+    return std::string(path);
+  }
+  return fmt::format("{}data/{}", mount.path, rest);
+}
+
 Result<KvSecret> Client::read_kv(const SecretString& token,
                                  std::string_view path,
                                  std::optional<int> version,
@@ -151,28 +172,30 @@ Result<KvSecret> Client::read_kv(const SecretString& token,
   if (!mount) {
     return mount.error();
   }
-  if (mount->type != "kv" && mount->type != "generic") {
-    return bad_argument(
-        fmt::format("vault: {} is on a {} mount, not kv", path, mount->type));
+  return read_kv_in(token, *mount, path, version, d);
+}
+
+Result<KvSecret> Client::read_kv_in(const SecretString& token,
+                                    const MountInfo& mount,
+                                    std::string_view path,
+                                    std::optional<int> version,
+                                    Deadline d) {
+  auto api_path = kv_api_path(mount, path);
+  if (!api_path) {
+    return api_path.error();
   }
   KvSecret out;
-  out.kv_version = mount->kv_version;
-  out.mount = mount->path;
-  const std::string_view rest =
-      path.substr(std::min(mount->path.size(), path.size()));
-  if (rest.empty()) {
-    return bad_argument(
-        fmt::format("vault: {} names a mount, not a secret", path));
-  }
+  out.kv_version = mount.kv_version;
+  out.mount = mount.path;
   Request r;
   r.method = Method::get;
   r.token = &token;
-  if (mount->kv_version == 1) {
+  r.path = std::move(*api_path);
+  if (mount.kv_version == 1) {
     if (version) {
       return bad_argument(
           fmt::format("vault: {} is kv v1, which has no versions", path));
     }
-    r.path = std::string(path);
     auto response = request(r, d);
     if (!response) {
       return response.error();
@@ -191,7 +214,6 @@ Result<KvSecret> Client::read_kv(const SecretString& token,
     return out;
   }
 
-  r.path = fmt::format("{}data/{}", mount->path, rest);
   if (version) {
     r.options.query.emplace_back("version", std::to_string(*version));
   }

@@ -112,16 +112,8 @@ Result<LeaseInfo> Client::lookup_lease(const SecretString& token,
     return s.error();
   }
   const SecretString body = detail::json_text({{"lease_id", lease_id}});
-  Request r;
-  r.method = Method::put;
-  r.path = "sys/leases/lookup";
-  r.body = &body;
-  r.token = &token;
-  auto response = request(r, d);
-  if (!response) {
-    return response.error();
-  }
-  return parse_lease_info(*response, r.path);
+  const Request r{Method::put, "sys/leases/lookup", &body, &token};
+  return detail::parsed(request(r, d), r.path, parse_lease_info);
 }
 
 Result<std::vector<std::string>> Client::list_leases(const SecretString& token,
@@ -145,16 +137,8 @@ Result<LeaseRenewal> Client::renew_lease(const SecretString& token,
     fields["increment"] = increment->count();
   }
   const SecretString body = detail::json_text(fields);
-  Request r;
-  r.method = Method::put;
-  r.path = "sys/leases/renew";
-  r.body = &body;
-  r.token = &token;
-  auto response = request(r, d);
-  if (!response) {
-    return response.error();
-  }
-  return parse_lease_renewal(*response, r.path);
+  const Request r{Method::put, "sys/leases/renew", &body, &token};
+  return detail::parsed(request(r, d), r.path, parse_lease_renewal);
 }
 
 Status Client::revoke_lease(const SecretString& token,

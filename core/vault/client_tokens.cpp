@@ -117,15 +117,8 @@ Result<WrapInfo> Client::create_token_wrapped(const SecretString& token,
 }
 
 Result<TokenInfo> Client::lookup_self(const SecretString& token, Deadline d) {
-  Request r;
-  r.method = Method::get;
-  r.path = "auth/token/lookup-self";
-  r.token = &token;
-  auto response = request(r, d);
-  if (!response) {
-    return response.error();
-  }
-  return parse_token_info(*response, r.path);
+  const Request r{Method::get, "auth/token/lookup-self", nullptr, &token};
+  return detail::parsed(request(r, d), r.path, parse_token_info);
 }
 
 Result<TokenInfo> Client::lookup_token(const SecretString& token,
@@ -135,16 +128,8 @@ Result<TokenInfo> Client::lookup_token(const SecretString& token,
     return s.error();
   }
   const SecretString body = detail::secret_fields({{"token", target.reveal()}});
-  Request r;
-  r.method = Method::post;
-  r.path = "auth/token/lookup";
-  r.body = &body;
-  r.token = &token;
-  auto response = request(r, d);
-  if (!response) {
-    return response.error();
-  }
-  return parse_token_info(*response, r.path);
+  const Request r{Method::post, "auth/token/lookup", &body, &token};
+  return detail::parsed(request(r, d), r.path, parse_token_info);
 }
 
 Result<TokenInfo> Client::lookup_accessor(const SecretString& token,
@@ -154,16 +139,8 @@ Result<TokenInfo> Client::lookup_accessor(const SecretString& token,
     return s.error();
   }
   const SecretString body = detail::json_text({{"accessor", accessor}});
-  Request r;
-  r.method = Method::post;
-  r.path = "auth/token/lookup-accessor";
-  r.body = &body;
-  r.token = &token;
-  auto response = request(r, d);
-  if (!response) {
-    return response.error();
-  }
-  return parse_token_info(*response, r.path);
+  const Request r{Method::post, "auth/token/lookup-accessor", &body, &token};
+  return detail::parsed(request(r, d), r.path, parse_token_info);
 }
 
 Result<TokenAuth> Client::renew_self(const SecretString& token,
@@ -174,16 +151,8 @@ Result<TokenAuth> Client::renew_self(const SecretString& token,
     fields["increment"] = seconds_text(*increment);
   }
   const SecretString body = detail::json_text(fields);
-  Request r;
-  r.method = Method::post;
-  r.path = "auth/token/renew-self";
-  r.body = &body;
-  r.token = &token;
-  auto response = request(r, d);
-  if (!response) {
-    return response.error();
-  }
-  return parse_token_auth(*response, r.path);
+  const Request r{Method::post, "auth/token/renew-self", &body, &token};
+  return detail::parsed(request(r, d), r.path, parse_token_auth);
 }
 
 Result<TokenAuth> Client::renew_token(const SecretString& token,
@@ -198,16 +167,8 @@ Result<TokenAuth> Client::renew_token(const SecretString& token,
       increment ? detail::secret_fields(
                       {{"token", target.reveal()}, {"increment", inc}})
                 : detail::secret_fields({{"token", target.reveal()}});
-  Request r;
-  r.method = Method::post;
-  r.path = "auth/token/renew";
-  r.body = &body;
-  r.token = &token;
-  auto response = request(r, d);
-  if (!response) {
-    return response.error();
-  }
-  return parse_token_auth(*response, r.path);
+  const Request r{Method::post, "auth/token/renew", &body, &token};
+  return detail::parsed(request(r, d), r.path, parse_token_auth);
 }
 
 Result<TokenAuth> Client::renew_accessor(const SecretString& token,
@@ -222,16 +183,8 @@ Result<TokenAuth> Client::renew_accessor(const SecretString& token,
     fields["increment"] = seconds_text(*increment);
   }
   const SecretString body = detail::json_text(fields);
-  Request r;
-  r.method = Method::post;
-  r.path = "auth/token/renew-accessor";
-  r.body = &body;
-  r.token = &token;
-  auto response = request(r, d);
-  if (!response) {
-    return response.error();
-  }
-  return parse_token_auth(*response, r.path);
+  const Request r{Method::post, "auth/token/renew-accessor", &body, &token};
+  return detail::parsed(request(r, d), r.path, parse_token_auth);
 }
 
 Status Client::revoke_self(const SecretString& token, Deadline d) {

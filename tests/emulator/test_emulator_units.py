@@ -75,6 +75,15 @@ class ACLTests(unittest.TestCase):
         self.assertTrue(a.allows("exact/path", "list"))
         self.assertFalse(a.allows("exact/path/more", "list"))
 
+    def test_list_matches_the_path_without_its_slash(self):
+        # Vault adds "/" to a LIST path, then also tries the exact rule
+        # without it: `path "auth/token/accessors"` allows the listing.
+        a = make_acl({"path": {
+            "auth/token/accessors": {"capabilities": ["list", "sudo"]}}})
+        self.assertTrue(a.allows("auth/token/accessors/", "list", "list"))
+        self.assertTrue(a.allows("auth/token/accessors/", "sudo", "list"))
+        self.assertFalse(a.allows("auth/token/accessors/", "list", "read"))
+
     def test_most_specific_rule_wins(self):
         a = make_acl({"path": {
             "secret/*": {"capabilities": ["read", "list"]},

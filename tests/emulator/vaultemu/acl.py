@@ -118,11 +118,18 @@ class ACL:
                 rule.merge(perms["capabilities"], perms["min_wrapping_ttl"],
                            perms["max_wrapping_ttl"])
 
-    def rule_for(self, path):
-        """The most specific rule matching `path`, or None."""
+    def rule_for(self, path, operation=None):
+        """The most specific rule matching `path`, or None. A LIST path
+        (with the trailing `/` Vault adds) also matches an exact rule
+        without the slash, before any glob, as Vault's ACL does: a policy
+        on `auth/token/accessors` allows listing it."""
         exact = self.rules.get(path)
         if exact is not None and "*" not in path:
             return exact
+        if operation == "list" and path.endswith("/"):
+            trimmed = self.rules.get(path[:-1])
+            if trimmed is not None:
+                return trimmed
         best = None
         for rule in self.rules.values():
             if rule.matches(path) and (best is None or _priority(
@@ -139,10 +146,10 @@ class ACL:
         caps = rule.allowed()
         return sorted(caps) if caps else ["deny"]
 
-    def allows(self, path, capability):
+    def allows(self, path, capability, operation=None):
         if self.root:
             return True
-        rule = self.rule_for(path)
+        rule = self.rule_for(path, operation)
         return rule is not None and capability in rule.allowed()
 
     def has_any_access_under(self, prefix):

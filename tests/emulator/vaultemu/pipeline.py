@@ -215,10 +215,10 @@ class Pipeline:
         acl = req.acl
         if not acl.root and (route is None or route.acl):
             cap = self._capability(req, route, match)
-            if not acl.allows(req.path, cap):
+            if not acl.allows(req.path, cap, req.operation):
                 raise permission_denied()
             if route is not None and route.sudo and \
-                    not acl.allows(req.path, "sudo"):
+                    not acl.allows(req.path, "sudo", req.operation):
                 raise permission_denied()
             self._check_wrapping_limits(req)
         token = req.token

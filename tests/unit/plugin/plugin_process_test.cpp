@@ -39,6 +39,7 @@ struct Plugin {
         // Nothing listens on the discard port: Vault is unreachable.
         "VAULT_ADDR=http://127.0.0.1:9",
         "VSP_DEADLINE=2s",
+        "VSP_LEDGER=" + dir.file("ledger.db"),
     };
     // Earlier entries win in getenv(3): a test's settings go first.
     env.insert(env.begin(), extra_env.begin(), extra_env.end());

@@ -259,7 +259,7 @@ TEST_CASE("RuleSet::load_text reports every problem with its position",
                    "(use h, m, s or ms)",
                    "r.yaml:4:23: rule \"a\" may not grant the root policy",
                    "r.yaml:7:11: unknown kind \"magic\" (expected "
-                   "wrapped-token or token)",
+                   "wrapped-token, token, kv or dynamic)",
                    "r.yaml:9:15: policy \"z\" of rule \"a\" is not in its "
                    "allowed_policies",
                    "r.yaml:6:11: rule name \"a\" is used twice",
