@@ -165,6 +165,24 @@ rules:
     allowed_policies: [app-read]
     policies: [app-read]
     ttl: 1h
+  - name: shared-kv
+    match:
+      secret: "kv-*"
+    kind: kv
+    allowed_policies: [app-read]
+    path_prefix: secret/shared/
+    path: db
+    kv_version: 2
+    field: password
+  - name: db
+    match:
+      secret: "db-*"
+    kind: dynamic
+    allowed_policies: [app-read]
+    path_prefix: database/creds/
+    path: readonly
+    template: "{{ username }}:{{ password }}"
+    ttl: 1h
 )";
 }
 
@@ -174,9 +192,19 @@ nlohmann::json token_role_config(const std::string& token_file) {
   const json update{{"capabilities", {"update"}}};
   return {
       {"policies",
-       {{"app-read", {{"path", {{"secret/data/app/*", read}}}}},
+       {{"app-read",
+         {{"path",
+           {{"secret/data/app/*", read},
+            {"secret/data/shared/*", read},
+            {"database/creds/*", read}}}}},
         {"app-write", {{"path", {{"secret/data/app/*", update}}}}},
         {"vsp-plugin", {{"path", {{"auth/token/create/vsp-task", update}}}}}}},
+      {"mounts",
+       {{"database/",
+         {{"type", "database"},
+          {"roles",
+           {{"readonly", {{"default_ttl", "1h"}, {"max_ttl", "24h"}}}}}}}}},
+      {"kv", {{"secret/shared/db", {{"password", "bench-kv-value"}}}}},
       {"token_roles",
        {{"vsp-task",
          {{"allowed_policies", {"app-read", "app-write"}},

@@ -57,11 +57,13 @@ private:
 std::string http_get_loopback(int port, const std::string& path);
 
 // A Vault emulator config for bench_rules(): the policies, the token role
-// vsp-task and the plugin's token, written to `token_file`.
+// vsp-task, a KV value, a database mount and the plugin's token, written
+// to `token_file`.
 nlohmann::json token_role_config(const std::string& token_file);
 
-// The rules every benchmark's plugin runs with: one wrapped-token rule for
-// secrets "app-*", one plain-token rule for "plain-*".
+// The rules every benchmark's plugin runs with, one per kind: wrapped
+// tokens for secrets "app-*", plain tokens for "plain-*", the one KV value
+// secret/shared/db for "kv-*", database credentials for "db-*".
 std::string bench_rules();
 
 // The plugin binary as a child, with a token file, bench_rules() and

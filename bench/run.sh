@@ -4,8 +4,9 @@
 # a summary on stderr. bench/RESULTS.md records them with the machine, the
 # date and the spread.
 #
-#   bench/run.sh [BUILD_DIR]     (default build/bench, a Release build,
-#                                 configured and built if needed)
+#   bench/run.sh [BUILD_DIR]     (default build/bench; a new directory is
+#                                 configured as a Release build; built if
+#                                 needed)
 #
 # Settings: BENCH_ONLY="startup added_latency ..." runs a subset;
 # BENCH_LATENCY_MS (10) is the stand-in Vault's delay for benchmarks 1-2;
@@ -23,7 +24,13 @@ latency=${BENCH_LATENCY_MS:-10}
 
 targets=(vsp-plugin fake_vault added_latency request_cost vault_requests
          startup vault_connections)
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+# An existing build directory keeps its own build type (RelWithDebInfo
+# and Release are both -O2 or more); a new one is a Release build.
+if [ -f "$build/CMakeCache.txt" ]; then
+  cmake -S . -B "$build" >/dev/null
+else
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 
 plugin=$build/plugin/vsp-plugin
