@@ -56,6 +56,11 @@ std::vector<std::string> problems(const json& s) {
   if (!s.value("rules", json::object()).value("loaded", false)) {
     out.emplace_back("no rules are loaded");
   }
+  const json engine = s.value("docker_engine", json::object());
+  if (engine.value("configured", false) && !engine.value("reachable", false)) {
+    out.emplace_back("the Docker Engine API does not answer (credentials are "
+                     "not revoked when their task ends)");
+  }
   return out;
 }
 
@@ -96,10 +101,30 @@ std::string vault_line(const json& vault) {
   return line + ")";
 }
 
+std::string ledger_line(const json& ledger) {
+  if (!ledger.value("open", false)) {
+    return "none";
+  }
+  std::string line = ledger.value("path", "?");
+  if (ledger.contains("error")) {
+    return line + ": " + ledger.value("error", "");
+  }
+  const json rows = ledger.value("rows", json::object());
+  std::string counts;
+  for (const auto& [state, n] : rows.items()) {
+    if (n.get<long long>() > 0) {
+      counts += fmt::format(
+          "{}{} {}", counts.empty() ? "" : ", ", n.get<long long>(), state);
+    }
+  }
+  return line + " (" + (counts.empty() ? "empty" : counts) + ")";
+}
+
 void print_human(const StatusOptions& o, const json& s) {
   const json process = s.value("process", json::object());
   const json rules = s.value("rules", json::object());
   const json engine = s.value("docker_engine", json::object());
+  const json ledger = s.value("ledger", json::object());
   const json counters = s.value("counters", json::object());
   auto& out = std::cout;
   out << fmt::format("plugin:        {} (pid {}, up {})\n",
@@ -118,7 +143,12 @@ void print_human(const StatusOptions& o, const json& s) {
   }
   out << fmt::format("vault:         {}\n",
                      vault_line(s.value("vault", json::object())));
-  out << fmt::format("docker engine: {}\n", engine.value("state", "?"));
+  std::string engine_line = engine.value("state", "?");
+  if (engine.contains("endpoint")) {
+    engine_line += " at " + engine.value("endpoint", "");
+  }
+  out << fmt::format("docker engine: {}\n", engine_line);
+  out << fmt::format("ledger:        {}\n", ledger_line(ledger));
   std::string requests;
   const json by_outcome = counters.value("requests", json::object());
   for (const auto& [outcome, n] : by_outcome.items()) {

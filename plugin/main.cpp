@@ -80,7 +80,8 @@ std::unique_ptr<ledger::Ledger> open_ledger(const plugin::Config& config) {
 }
 
 // The Engine API, if this plugin may reach it; without it, nothing ends
-// a credential before its TTL, which is said once here.
+// a credential before its TTL, which is said once here. Nothing is asked
+// of it yet: the socket must answer first.
 std::unique_ptr<docker::EngineClient> engine_client() {
   auto endpoint = docker::find_engine(process_env);
   if (!endpoint || !*endpoint) {
@@ -91,7 +92,14 @@ std::unique_ptr<docker::EngineClient> engine_client() {
                        : endpoint.error().message);
     return nullptr;
   }
-  auto engine = std::make_unique<docker::EngineClient>(**endpoint);
+  return std::make_unique<docker::EngineClient>(**endpoint);
+}
+
+// Says once at start-up whether the Engine API answers as a manager.
+void check_engine(const docker::EngineClient* engine) {
+  if (engine == nullptr) {
+    return;
+  }
   auto info = engine->info(Deadline::after(std::chrono::seconds(3)));
   if (!info) {
     log::warn(k_component,
@@ -104,7 +112,6 @@ std::unique_ptr<docker::EngineClient> engine_client() {
               engine->describe(),
               info->swarm_state);
   }
-  return engine;
 }
 
 std::unique_ptr<plugin::TaskWatcher>
@@ -112,7 +119,8 @@ start_watcher(const plugin::Config& config,
               ledger::Ledger& ledger,
               vault::Client& vault,
               vault::TokenSource& login,
-              const docker::EngineClient* engine) {
+              const docker::EngineClient* engine,
+              plugin::PluginMetrics& metrics) {
   plugin::ListTasks list;
   if (engine != nullptr) {
     list = [engine](Deadline d) { return engine->tasks({}, d); };
@@ -124,6 +132,10 @@ start_watcher(const plugin::Config& config,
   // that (no kind issues leases before the dynamic kinds of #4).
   options.wants_renewal = [](const ledger::Issuance& row) {
     return !row.lease_id.empty();
+  };
+  options.on_revoked = [&metrics](std::string_view kind,
+                                  std::string_view reason) {
+    metrics.revoked(kind, reason);
   };
   auto watcher = std::make_unique<plugin::TaskWatcher>(
       ledger, vault, login, std::move(list), options);
@@ -197,8 +209,11 @@ int run() {
 
   plugin::Plugin app(
       *config, std::move(rules).value(), vault, *login, ledger.get());
+  const auto engine = engine_client();
   plugin::Observability observability(
       std::move(metrics_settings).value(), app, vault, *login);
+  observability.watch_engine(engine.get());
+  observability.watch_ledger(ledger.get(), config->ledger_path);
   plugin::ServerOptions options;
   options.workers = config->workers;
   auto server = plugin::HttpServer::start(
@@ -220,8 +235,9 @@ int run() {
             config->deadline.count());
 
   login->start_renewer();
-  const auto engine = engine_client();
-  auto watcher = start_watcher(*config, *ledger, vault, *login, engine.get());
+  check_engine(engine.get());
+  auto watcher = start_watcher(
+      *config, *ledger, vault, *login, engine.get(), observability.metrics());
   wait_for_signals(signals, app);
 
   observability.stop();

@@ -1,5 +1,6 @@
 #include "plugin/metrics_endpoint.hpp"
 
+#include "core/ledger/ledger.hpp"
 #include "core/util/log.hpp"
 #include "core/vault/client.hpp"
 #include "plugin/plugin.hpp"
@@ -265,6 +266,30 @@ Observability::Observability(MetricsSettings settings,
 Observability::~Observability() {
   stop();
   m_vault.set_observer(nullptr);
+}
+
+void Observability::watch_engine(const docker::EngineClient* engine) {
+  m_status.engine = engine;
+}
+
+void Observability::watch_ledger(ledger::Ledger* ledger, std::string path) {
+  m_status.ledger = ledger;
+  m_status.ledger_path = std::move(path);
+  if (ledger == nullptr) {
+    return;
+  }
+  m_metrics.watch_ledger(
+      [ledger]() -> std::optional<std::map<std::string, std::int64_t>> {
+        auto stats = ledger->stats();
+        if (!stats) {
+          return std::nullopt;
+        }
+        std::map<std::string, std::int64_t> rows;
+        for (const auto& [state, n] : stats->rows) {
+          rows[ledger::to_string(state)] = n;
+        }
+        return rows;
+      });
 }
 
 Handler Observability::wrap(Handler next) {

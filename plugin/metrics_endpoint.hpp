@@ -10,6 +10,12 @@
 #include <memory>
 #include <string>
 
+namespace vsp::docker {
+class EngineClient;
+}
+namespace vsp::ledger {
+class Ledger;
+}
 namespace vsp::vault {
 class Client;
 }
@@ -72,6 +78,11 @@ public:
   ~Observability(); // stop(), and detaches from the Vault client
   Observability(const Observability&) = delete;
   Observability& operator=(const Observability&) = delete;
+
+  // The Engine API (null: none) and the ledger (null: none) /status and
+  // /metrics report on; call before serving. Both must outlive this.
+  void watch_engine(const docker::EngineClient* engine);
+  void watch_ledger(ledger::Ledger* ledger, std::string path);
 
   // The plugin's handler with /metrics and /status in front of `next`.
   Handler wrap(Handler next);

@@ -116,18 +116,16 @@ PluginMetrics::PluginMetrics()
           "Credentials handed out anew (repeats within the reuse window "
           "are not counted).",
           {"kind", "rule"})),
-      m_revoked(
-          m_registry.counter("vsp_credentials_revoked_total",
-                             "Credentials revoked before their TTL ran out.",
-                             {"kind"})) {
-  m_registry.callback("vsp_ledger_entries",
-                      "Issuances recorded in the ledger.",
-                      Type::gauge,
-                      [this]() -> std::optional<double> {
-                        std::lock_guard lock(m_ledger_mutex);
-                        return m_ledger_entries ? m_ledger_entries()
-                                                : std::nullopt;
-                      });
+      m_revoked(m_registry.counter(
+          "vsp_credentials_revoked_total",
+          "Credentials this plugin revoked before their TTL ran out, by "
+          "reason (task_ended, never_handed_out).",
+          {"kind", "reason"})),
+      m_ledger_rows(m_registry.gauge(
+          "vsp_ledger_entries",
+          "Issuances recorded in the ledger, by state (revocations by "
+          "`vsp revoke` included).",
+          {"state"})) {
   watch_process(m_registry);
 }
 
@@ -143,8 +141,8 @@ void PluginMetrics::issued(std::string_view kind, std::string_view rule) {
   m_issued.with({kind, rule}).inc();
 }
 
-void PluginMetrics::revoked(std::string_view kind) {
-  m_revoked.with({kind}).inc();
+void PluginMetrics::revoked(std::string_view kind, std::string_view reason) {
+  m_revoked.with({kind, reason}).inc();
 }
 
 void PluginMetrics::on_call(const vault::CallRecord& record) noexcept {
@@ -205,10 +203,9 @@ void PluginMetrics::watch_server(const HttpServer& server) {
                       });
 }
 
-void PluginMetrics::watch_ledger(
-    std::function<std::optional<double>()> entries) {
+void PluginMetrics::watch_ledger(LedgerRows rows) {
   std::lock_guard lock(m_ledger_mutex);
-  m_ledger_entries = std::move(entries);
+  m_read_ledger = std::move(rows);
 }
 
 PluginMetrics::Totals PluginMetrics::totals() const {
@@ -236,6 +233,14 @@ PluginMetrics::Totals PluginMetrics::totals() const {
 }
 
 std::string PluginMetrics::render() const {
+  {
+    std::lock_guard lock(m_ledger_mutex);
+    const auto rows = m_read_ledger ? m_read_ledger() : std::nullopt;
+    for (const auto& [state, n] :
+         rows.value_or(std::map<std::string, std::int64_t>{})) {
+      m_ledger_rows.with({state}).set(static_cast<double>(n));
+    }
+  }
   return m_registry.render();
 }
 

@@ -37,8 +37,9 @@ const char* to_string(Outcome outcome);
 //   vsp_request_duration_seconds{outcome}               histogram
 //   vsp_vault_request_duration_seconds{operation,status} histogram
 //   vsp_credentials_issued_total{kind,rule}
-//   vsp_credentials_revoked_total{kind}
-//   vsp_login_valid, vsp_login_ttl_seconds, vsp_ledger_entries,
+//   vsp_credentials_revoked_total{kind,reason}
+//   vsp_ledger_entries{state}
+//   vsp_login_valid, vsp_login_ttl_seconds,
 //   vsp_http_in_flight_requests, vsp_http_connections, process_*
 // Recording is lock-free once a label combination exists. Also the
 // observer of the plugin's Vault client.
@@ -55,16 +56,22 @@ public:
                std::chrono::nanoseconds elapsed);
   // A credential handed out anew (repeats within the window are not).
   void issued(std::string_view kind, std::string_view rule);
-  // A credential ended before its TTL (a finished task, an operator).
-  void revoked(std::string_view kind);
+  // A credential this plugin ended before its TTL: its task ended
+  // ("task_ended"), or the plugin died before handing it out
+  // ("never_handed_out"). Revocations by `vsp revoke` happen in another
+  // process and show in vsp_ledger_entries{state="revoked"}.
+  void revoked(std::string_view kind, std::string_view reason);
   void on_call(const vault::CallRecord& record) noexcept override;
 
   // Gauges read at every scrape; each object must outlive this one.
   void watch_login(const vault::Auth& login);
   void watch_server(const HttpServer& server);
-  // The ledger's row count, once the plugin keeps a ledger; until then
-  // vsp_ledger_entries has no sample.
-  void watch_ledger(std::function<std::optional<double>()> entries);
+  // The ledger's rows by state, read at every scrape; until this is
+  // called, or when the read fails, vsp_ledger_entries keeps its last
+  // samples.
+  using LedgerRows =
+      std::function<std::optional<std::map<std::string, std::int64_t>>()>;
+  void watch_ledger(LedgerRows rows);
 
   // Sums for `vsp status`.
   struct Totals {
@@ -86,9 +93,10 @@ private:
   metrics::Family<metrics::Histogram>& m_vault_seconds;
   metrics::Family<metrics::Counter>& m_issued;
   metrics::Family<metrics::Counter>& m_revoked;
+  metrics::Family<metrics::Gauge>& m_ledger_rows;
 
-  mutable std::mutex m_ledger_mutex;
-  std::function<std::optional<double>()> m_ledger_entries;
+  mutable std::mutex m_ledger_mutex; // guards m_read_ledger
+  LedgerRows m_read_ledger;
 };
 
 } // namespace vsp::plugin

@@ -1,5 +1,7 @@
 #include "plugin/status_report.hpp"
 
+#include "core/docker/engine_client.hpp"
+#include "core/ledger/ledger.hpp"
 #include "core/util/process_stats.hpp"
 #include "core/util/redact.hpp"
 #include "core/vault/client.hpp"
@@ -79,6 +81,49 @@ json vault_part(vault::Client* vault, Deadline deadline) {
   return out;
 }
 
+json engine_part(const docker::EngineClient* engine, Deadline deadline) {
+  if (engine == nullptr) {
+    return {{"configured", false},
+            {"reachable", false},
+            {"state", "not configured"}};
+  }
+  json out{{"configured", true}, {"endpoint", engine->describe()}};
+  auto info = engine->info(deadline);
+  if (!info) {
+    out["reachable"] = false;
+    out["error"] = info.error().message;
+    out["state"] = "NOT REACHABLE: " + info.error().message;
+    return out;
+  }
+  out["reachable"] = true;
+  out["swarm_state"] = info->swarm_state;
+  out["manager"] = info->is_manager;
+  out["state"] = info->is_manager
+                     ? "reachable (swarm manager)"
+                     : fmt::format("reachable, NOT a swarm manager (swarm {})",
+                                   info->swarm_state);
+  return out;
+}
+
+json ledger_part(ledger::Ledger* ledger, const std::string& path) {
+  if (ledger == nullptr) {
+    return {{"open", false}};
+  }
+  json out{{"open", true}, {"path", path}};
+  auto stats = ledger->stats();
+  if (!stats) {
+    out["error"] = stats.error().message;
+    return out;
+  }
+  json rows = json::object();
+  for (const auto& [state, n] : stats->rows) {
+    rows[ledger::to_string(state)] = n;
+  }
+  out["rows"] = rows;
+  out["file_bytes"] = stats->file_bytes + stats->wal_bytes;
+  return out;
+}
+
 json counters_part(const PluginMetrics* metrics) {
   if (metrics == nullptr) {
     return json::object();
@@ -112,14 +157,11 @@ json process_part(const HttpServer* server) {
 } // namespace
 
 json status_report(const StatusSources& sources, Deadline deadline) {
-  json engine{{"configured", false}, {"state", "not configured"}};
-  if (sources.engine_api) {
-    engine = {{"configured", true}, {"state", sources.engine_api()}};
-  }
   return {{"login", login_part(sources.login)},
           {"rules", rules_part(sources.plugin)},
           {"vault", vault_part(sources.vault, deadline)},
-          {"docker_engine", engine},
+          {"docker_engine", engine_part(sources.engine, deadline)},
+          {"ledger", ledger_part(sources.ledger, sources.ledger_path)},
           {"counters", counters_part(sources.metrics)},
           {"process", process_part(sources.server.load())}};
 }

@@ -5,9 +5,14 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
-#include <functional>
 #include <string>
 
+namespace vsp::docker {
+class EngineClient;
+}
+namespace vsp::ledger {
+class Ledger;
+}
 namespace vsp::vault {
 class Auth;
 class Client;
@@ -27,15 +32,18 @@ struct StatusSources {
   const PluginMetrics* metrics = nullptr;
   // Set once the server runs; null before.
   std::atomic<const HttpServer*> server{nullptr};
-  // The Docker Engine API's state ("ok", or why not), once the plugin
-  // talks to it; unset: "not configured".
-  std::function<std::string()> engine_api;
+  // The Docker Engine API the plugin lists tasks with; null: none.
+  const docker::EngineClient* engine = nullptr;
+  // The issuance ledger and its file; null: none.
+  ledger::Ledger* ledger = nullptr;
+  std::string ledger_path;
 };
 
 // The answer to GET /status, as `vsp status` shows it: the Vault login
 // (valid, TTL left, method), the rules (file, count, when loaded, the
-// last failed reload), whether Vault answers sys/health within `deadline`,
-// the Engine API, and the counters. Never holds a token or an accessor.
+// last failed reload), whether Vault answers sys/health and the Engine API
+// answers /info within `deadline`, the ledger's rows by state, and the
+// counters. Never holds a token or an accessor.
 nlohmann::json status_report(const StatusSources& sources, Deadline deadline);
 
 } // namespace vsp::plugin

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct WatcherOptions {
   std::chrono::milliseconds tick_budget{30'000};
   // Empty: no lease is renewed.
   WantsRenewal wants_renewal;
+  // Told of each credential revoked here: its kind and why ("task_ended",
+  // "never_handed_out"). Runs on the watcher's thread; may be empty.
+  std::function<void(std::string_view kind, std::string_view reason)>
+      on_revoked;
 };
 
 // What one poll did, for logs and tests.

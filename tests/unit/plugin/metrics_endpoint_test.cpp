@@ -161,12 +161,20 @@ TEST_CASE("PluginMetrics counts requests, credentials and Vault calls",
   CHECK(t.vault_calls == 2);
   CHECK(t.vault_failures == 1);
 
-  m.revoked("wrapped_token");
-  m.watch_ledger([] { return std::optional<double>(7); });
+  m.revoked("wrapped-token", "task_ended");
+  CHECK(m.totals().revoked == 1);
+  CHECK(m.render().find("\nvsp_ledger_entries{") == std::string::npos);
+
+  std::map<std::string, std::int64_t> rows{{"issued", 7}, {"revoked", 2}};
+  m.watch_ledger([&] { return std::optional(rows); });
   CHECK_THAT(m.render(),
-             Contains("vsp_credentials_revoked_total{kind=\"wrapped_token\"} "
-                      "1\n") &&
-                 Contains("\nvsp_ledger_entries 7\n"));
+             Contains("vsp_credentials_revoked_total{kind=\"wrapped-token\","
+                      "reason=\"task_ended\"} 1\n") &&
+                 Contains("\nvsp_ledger_entries{state=\"issued\"} 7\n") &&
+                 Contains("\nvsp_ledger_entries{state=\"revoked\"} 2\n"));
+  rows["revoked"] = 3; // read again at every scrape
+  CHECK_THAT(m.render(),
+             Contains("\nvsp_ledger_entries{state=\"revoked\"} 3\n"));
 }
 
 TEST_CASE("MetricsServer serves /metrics on a TCP address",

@@ -3,6 +3,7 @@
 // real GetSecrets against the Vault emulator, /status, and `vsp status`.
 #include "tests/support/child_process.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/scripted_server.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/unix_http_client.hpp"
 #include "tests/support/vault_emulator.hpp"
@@ -27,8 +28,34 @@ using nlohmann::json;
 
 namespace {
 
+// A swarm manager's Engine API on a Unix socket, where tasks t1-t4 run.
+std::unique_ptr<ScriptedServer> fake_engine(const std::string& path) {
+  return std::make_unique<ScriptedServer>(
+      [](const SeenRequest& r) {
+        if (r.target == "/v1.41/info") {
+          return Reply::json(
+              200,
+              R"({"ServerVersion":"20.10.24","Swarm":{"NodeID":"n1",)"
+              R"("LocalNodeState":"active","ControlAvailable":true}})");
+        }
+        if (r.target.rfind("/v1.41/tasks", 0) == 0) {
+          json tasks = json::array();
+          for (const char* id : {"t1", "t2", "t3", "t4"}) {
+            tasks.push_back({{"ID", id},
+                             {"DesiredState", "running"},
+                             {"Status", {{"State", "running"}}}});
+          }
+          return Reply::json(200, tasks.dump());
+        }
+        return Reply::json(404, R"({"message":"page not found"})");
+      },
+      path);
+}
+
 struct Running {
   TempDir dir;
+  std::string engine_socket = dir.file("docker.sock");
+  std::unique_ptr<ScriptedServer> engine = fake_engine(engine_socket);
   std::unique_ptr<VaultTarget> vault;
   TokenRoleSetup setup;
   std::string socket = dir.file("vsp.sock");
@@ -46,6 +73,8 @@ struct Running {
         "VSP_TOKEN_FILE=" + setup.plugin_token_file,
         "VAULT_ADDR=" + vault->address,
         "VSP_DEADLINE=3s",
+        "VSP_LEDGER=" + dir.file("ledger.db"),
+        "VSP_DOCKER_SOCKET=" + engine_socket,
     };
     env.insert(env.begin(), extra_env.begin(), extra_env.end());
     plugin = std::make_unique<ChildProcess>(binary_path("plugin/vsp-plugin"),
@@ -166,6 +195,8 @@ TEST_CASE("vsp-plugin counts what it does in /metrics while it runs",
           m,
           R"(vsp_vault_request_duration_seconds_count{operation="token_lookup_self",status="200"})") >=
       1);
+  CHECK(sample(m, R"(vsp_ledger_entries{state="issued"})") == 3);
+  CHECK(sample(m, R"(vsp_ledger_entries{state="revoked"})") == 0);
   CHECK(sample(m, "vsp_login_valid") == 1);
   CHECK(sample(m, "vsp_login_ttl_seconds") > 3000); // a 1h token
   CHECK(sample(m, "vsp_http_connections") >= 1);
@@ -240,7 +271,11 @@ TEST_CASE("vsp-plugin's /status and `vsp status` tell how it is",
     CHECK(s["rules"]["rules"] == 2);
     CHECK(s["vault"]["reachable"] == true);
     CHECK(s["vault"]["sealed"] == false);
-    CHECK(s["docker_engine"]["state"] == "not configured");
+    CHECK(s["docker_engine"]["reachable"] == true);
+    CHECK(s["docker_engine"]["manager"] == true);
+    CHECK(s["docker_engine"]["endpoint"] == "unix://" + p.engine_socket);
+    CHECK(s["ledger"]["path"] == p.dir.file("ledger.db"));
+    CHECK(s["ledger"]["rows"]["issued"] == 2);
     CHECK(s["counters"]["requests"]["issued"] == 2);
     CHECK(s["counters"]["credentials_issued"] == 2);
     CHECK(s["process"]["pid"] == p.plugin->pid());
@@ -256,7 +291,12 @@ TEST_CASE("vsp-plugin's /status and `vsp status` tell how it is",
         Contains("rules:         2 rules from " + p.dir.file("rules.yaml")));
     CHECK_THAT(out,
                Contains("vault:         reachable at " + p.vault->address));
-    CHECK_THAT(out, Contains("docker engine: not configured"));
+    CHECK_THAT(out,
+               Contains("docker engine: reachable (swarm manager) at unix://" +
+                        p.engine_socket));
+    CHECK_THAT(
+        out,
+        Contains("ledger:        " + p.dir.file("ledger.db") + " (2 issued)"));
     CHECK_THAT(out, Contains("requests:      issued 2"));
     CHECK_THAT(out, Contains("credentials:   2 issued, 0 revoked"));
     CHECK(err.empty());
@@ -284,6 +324,15 @@ TEST_CASE("vsp-plugin's /status and `vsp status` tell how it is",
     CHECK(vsp_cli({"status", "--socket", p.socket}, p.dir, out, err) == 0);
     CHECK_THAT(out, Contains("last reload FAILED, kept these:"));
   }
+  SECTION("an Engine API that stops answering is a problem") {
+    p.engine.reset();
+    std::string out, err;
+    CHECK(vsp_cli({"status", "--socket", p.socket}, p.dir, out, err) == 2);
+    CHECK_THAT(out, Contains("docker engine: NOT REACHABLE: "));
+    CHECK_THAT(err,
+               Contains("vsp: error: the plugin reports a problem: the "
+                        "Docker Engine API does not answer"));
+  }
 }
 
 TEST_CASE("`vsp status` exits 2 when the plugin or its Vault is not well",
@@ -307,6 +356,7 @@ TEST_CASE("`vsp status` exits 2 when the plugin or its Vault is not well",
         {"VSP_SOCKET=" + socket,
          "VSP_RULES=" + dir.write("rules.yaml", "rules: []\n"),
          "VSP_TOKEN_FILE=" + dir.write("token", "hvs.not-a-real-token"),
+         "VSP_LEDGER=" + dir.file("ledger.db"),
          "VAULT_ADDR=http://127.0.0.1:9"},
         dir.path());
     REQUIRE(eventually(
