@@ -228,6 +228,7 @@ PluginProcess::PluginProcess(const std::string& binary,
            "VSP_SOCKET=" + m_socket,
            "VSP_RULES=" + dir.write("rules.yaml", bench_rules()),
            "VSP_TOKEN_FILE=" + dir.write("token", "hvs.bench-plugin-token"),
+           "VSP_LEDGER=" + dir.file("ledger.db"),
            "VAULT_ADDR=" + vault_address,
            std::string("PATH=/usr/bin:/bin"),
        }) {

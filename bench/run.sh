@@ -9,6 +9,7 @@
 #                                 needed)
 #
 # Settings: BENCH_ONLY="startup added_latency ..." runs a subset;
+# BENCH_NO_BUILD=1 skips configuring and building;
 # BENCH_LATENCY_MS (10) is the stand-in Vault's delay for benchmarks 1-2;
 # BENCH_SCALEOUT="100 300" and BENCH_SCALEOUT_ROUNDS (2) size benchmark 4,
 # which needs root and docker.io (it is skipped otherwise).
@@ -26,12 +27,15 @@ targets=(vsp-plugin fake_vault added_latency request_cost vault_requests
          startup vault_connections)
 # An existing build directory keeps its own build type (RelWithDebInfo
 # and Release are both -O2 or more); a new one is a Release build.
-if [ -f "$build/CMakeCache.txt" ]; then
-  cmake -S . -B "$build" >/dev/null
-else
-  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+# BENCH_NO_BUILD=1 runs the binaries already in BUILD_DIR as they are.
+if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
+  if [ -f "$build/CMakeCache.txt" ]; then
+    cmake -S . -B "$build" >/dev/null
+  else
+    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
+  cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 fi
-cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 
 plugin=$build/plugin/vsp-plugin
 bin=$build/bench

@@ -126,7 +126,7 @@ main() {
   NAME=$(sandbox_name vsp)
   vsp_start_plugin "$PLUGIN_BIN" "$NAME" \
     VSP_RULES="$T/rules.yaml" VSP_TOKEN_FILE="$T/plugin-token" \
-    VAULT_ADDR="$VAULT_EMU_ADDR"
+    VSP_LEDGER="$T/ledger.db" VAULT_ADDR="$VAULT_EMU_ADDR"
   start_reference
   sandbox_start
   sandbox_secret_create_driver app-token "$NAME" >/dev/null
