@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -47,6 +48,11 @@ struct WatcherOptions {
   // "never_handed_out"). Runs on the watcher's thread; may be empty.
   std::function<void(std::string_view kind, std::string_view reason)>
       on_revoked;
+  // Open intents created before this (ms since the epoch) were left by an
+  // earlier process and are settled at start; later ones may be requests
+  // in flight. Set it before the socket accepts requests. 0: when the
+  // watcher is made.
+  std::int64_t settle_before_ms = 0;
 };
 
 // What one poll did, for logs and tests.
@@ -110,6 +116,11 @@ private:
                    std::int64_t now_ms,
                    Deadline deadline,
                    TickReport& report);
+  // Renews the row's holder token (if any) and then its lease by the
+  // row's TTL; when the sooner of the two now ends (ms since the epoch).
+  Result<std::int64_t> renew_with_holder(const ledger::Issuance& row,
+                                         std::int64_t now_ms,
+                                         Deadline deadline);
 
   ledger::Ledger& m_ledger;
   vault::Client& m_vault;
@@ -120,6 +131,8 @@ private:
   // Expiry (ms) of leases renewed so far; used by tick() only, which runs
   // on one thread at a time.
   std::map<std::string, std::int64_t> m_renewed_until;
+  // Rows whose lease Vault would extend no further.
+  std::set<std::string> m_renewal_capped;
 
   std::mutex m_mutex; // guards m_stop and m_listing_failed
   std::condition_variable m_wake;
