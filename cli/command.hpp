@@ -33,6 +33,7 @@ void add_format_option(CLI::App& command, OutputFormat& format);
 // Each subcommand registers itself on the root app.
 void add_rules(CLI::App& app);
 void add_simulate(CLI::App& app);
+void add_status(CLI::App& app);
 void add_unwrap(CLI::App& app);
 void add_audit(CLI::App& app);
 void add_revoke(CLI::App& app);

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
 
   vsp::cli::add_rules(app);
   vsp::cli::add_simulate(app);
+  vsp::cli::add_status(app);
   vsp::cli::add_unwrap(app);
   vsp::cli::add_audit(app);
   vsp::cli::add_revoke(app);

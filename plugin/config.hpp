@@ -26,7 +26,7 @@ struct Config {
   vault::LoginConfig login; // VSP_TOKEN_FILE, or the AppRole files
   std::chrono::milliseconds deadline{5000};           // VSP_DEADLINE
   std::chrono::seconds reuse_window{300};             // VSP_REUSE_WINDOW
-  unsigned workers = 16;                              // VSP_WORKERS
+  unsigned workers = 64;                              // VSP_WORKERS
   std::string ledger_path = "/var/lib/vsp/ledger.db"; // VSP_LEDGER
   std::chrono::milliseconds poll_interval{10'000};    // VSP_POLL_INTERVAL
   log::Level log_level = log::Level::info;            // VSP_LOG_LEVEL

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <new>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <typeinfo>
 #include <unordered_map>
@@ -164,6 +165,7 @@ private:
   send(MHD_Connection* connection, const HttpResponse& r, Reuse reuse);
 
   // Workers.
+  void add_worker();
   void work() noexcept;
   std::shared_ptr<Exchange> next_job();
   HttpResponse run_handler(const HttpRequest& request);
@@ -198,12 +200,14 @@ private:
   std::size_t m_fresh_connections = 0; // see ConnectionState::fresh
   std::size_t m_adopted_unstarted = 0; // see adopt_backlog()
   std::size_t m_resumes_pending = 0;   // MHD_resume_connection calls under way
+  std::size_t m_idle_workers = 0;      // waiting in next_job()
   bool m_draining = false;             // responses close their connection
   bool m_refusing = false;             // requests are answered 503 at once
   bool m_workers_exit = false;
 
   std::atomic<std::uint64_t> m_served{0};
   std::atomic<std::size_t> m_connections{0};
+  std::atomic<std::size_t> m_worker_count{0};
 
   std::mutex m_stop_mutex;
   bool m_stopped = false;
@@ -269,11 +273,20 @@ log_callback(void* /*cls*/, const char* format, va_list args) noexcept {
 // ---- start and stop --------------------------------------------------------
 
 void Impl::start_workers() {
+  std::lock_guard lock(m_mutex);
   m_workers.reserve(m_options.workers);
-  for (unsigned i = 0; i < m_options.workers; ++i) {
-    m_workers.emplace_back([this] { work(); });
-    ::pthread_setname_np(m_workers.back().native_handle(), "vsp-http");
+  const unsigned first =
+      std::clamp(m_options.min_workers, 1u, m_options.workers);
+  for (unsigned i = 0; i < first; ++i) {
+    add_worker();
   }
+}
+
+// Under m_mutex. Throws std::system_error when no thread can be made.
+void Impl::add_worker() {
+  m_workers.emplace_back([this] { work(); });
+  ::pthread_setname_np(m_workers.back().native_handle(), "vsp-http");
+  m_worker_count = m_workers.size();
 }
 
 Status Impl::start_daemon() {
@@ -460,23 +473,25 @@ void Impl::wait_for_resumes() {
 }
 
 void Impl::stop_workers() {
+  std::vector<std::thread> workers;
   {
     std::lock_guard lock(m_mutex);
     m_workers_exit = true;
+    workers.swap(m_workers);
   }
   m_work_ready.notify_all();
-  for (std::thread& worker : m_workers) {
+  for (std::thread& worker : workers) {
     if (worker.joinable()) {
       worker.join();
     }
   }
-  m_workers.clear();
 }
 
 ServerStats Impl::stats() const {
   ServerStats stats;
   stats.requests_served = m_served.load();
   stats.connections_open = m_connections.load();
+  stats.workers = m_worker_count.load();
   std::lock_guard lock(m_mutex);
   stats.in_flight = m_exchanges.size();
   return stats;
@@ -564,6 +579,17 @@ bool Impl::enqueue(Exchange& ex) noexcept {
     try {
       m_queue.push_back(m_exchanges.at(&ex));
       ex.phase = Phase::queued;
+      if (m_queue.size() > m_idle_workers &&
+          m_workers.size() < m_options.workers && !m_workers_exit) {
+        try {
+          add_worker();
+        } catch (const std::exception& e) {
+          log_noexcept(log::Level::warn,
+                       "cannot start another worker, workers={}: {}",
+                       m_workers.size(),
+                       e.what());
+        }
+      }
       m_work_ready.notify_one();
       return true;
     } catch (...) {
@@ -716,8 +742,10 @@ void Impl::work() noexcept {
 std::shared_ptr<Exchange> Impl::next_job() {
   std::unique_lock lock(m_mutex);
   for (;;) {
+    ++m_idle_workers;
     m_work_ready.wait(lock,
                       [this] { return m_workers_exit || !m_queue.empty(); });
+    --m_idle_workers;
     if (m_queue.empty()) {
       return nullptr;
     }

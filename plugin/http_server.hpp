@@ -37,8 +37,13 @@ using Handler = std::function<HttpResponse(const HttpRequest&)>;
 
 struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;
-  // Handlers run on exactly this many threads.
+  // At most this many handlers run at once, each on a thread of its own;
+  // further requests wait in arrival order.
   unsigned workers = 8;
+  // Threads started up front. Another is started when a request finds
+  // every thread busy, until there are `workers`; they are kept, so a
+  // steady load creates no threads.
+  unsigned min_workers = 2;
   // How long stop() waits for requests already received; those still
   // running then are answered 503.
   std::chrono::milliseconds drain_timeout{10000};
@@ -54,11 +59,13 @@ struct ServerStats {
   std::uint64_t requests_served = 0; // responses sent in full
   std::size_t in_flight = 0; // requests begun (headers in), not yet answered
   std::size_t connections_open = 0;
+  std::size_t workers = 0; // threads started so far
 };
 
 // An HTTP/1.1 server (libmicrohttpd) on a Unix socket. One internal thread
-// accepts and reads; handlers run on a fixed pool of workers while their
-// connection is suspended, so a slow handler blocks no other connection.
+// accepts and reads; handlers run on a pool of workers (grown on demand up
+// to a cap) while their connection is suspended, so a slow handler blocks
+// no other connection.
 class HttpServer {
 public:
   // Starts serving on `listener`, which the server then owns. Fails with

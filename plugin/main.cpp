@@ -2,6 +2,7 @@
 // every decision lives in vsp_core and plugin/plugin.cpp.
 #include "plugin/config.hpp"
 #include "plugin/http_server.hpp"
+#include "plugin/metrics_endpoint.hpp"
 #include "plugin/plugin.hpp"
 #include "plugin/task_watcher.hpp"
 #include "plugin/unix_listener.hpp"
@@ -79,7 +80,8 @@ std::unique_ptr<ledger::Ledger> open_ledger(const plugin::Config& config) {
 }
 
 // The Engine API, if this plugin may reach it; without it, nothing ends
-// a credential before its TTL, which is said once here.
+// a credential before its TTL, which is said once here. Nothing is asked
+// of it yet: the socket must answer first.
 std::unique_ptr<docker::EngineClient> engine_client() {
   auto endpoint = docker::find_engine(process_env);
   if (!endpoint || !*endpoint) {
@@ -90,7 +92,14 @@ std::unique_ptr<docker::EngineClient> engine_client() {
                        : endpoint.error().message);
     return nullptr;
   }
-  auto engine = std::make_unique<docker::EngineClient>(**endpoint);
+  return std::make_unique<docker::EngineClient>(**endpoint);
+}
+
+// Says once at start-up whether the Engine API answers as a manager.
+void check_engine(const docker::EngineClient* engine) {
+  if (engine == nullptr) {
+    return;
+  }
   auto info = engine->info(Deadline::after(std::chrono::seconds(3)));
   if (!info) {
     log::warn(k_component,
@@ -103,7 +112,6 @@ std::unique_ptr<docker::EngineClient> engine_client() {
               engine->describe(),
               info->swarm_state);
   }
-  return engine;
 }
 
 std::unique_ptr<plugin::TaskWatcher>
@@ -113,7 +121,8 @@ start_watcher(const plugin::Config& config,
               vault::Client& vault,
               vault::TokenSource& login,
               const docker::EngineClient* engine,
-              std::int64_t started_ms) {
+              std::int64_t started_ms,
+              plugin::PluginMetrics& metrics) {
   plugin::ListTasks list;
   if (engine != nullptr) {
     list = [engine](Deadline d) { return engine->tasks({}, d); };
@@ -127,6 +136,10 @@ start_watcher(const plugin::Config& config,
     const auto rules = app.rules();
     const auto* rule = rules->find(row.rule);
     return rule != nullptr && rule->source.renew;
+  };
+  options.on_revoked = [&metrics](std::string_view kind,
+                                  std::string_view reason) {
+    metrics.revoked(kind, reason);
   };
   auto watcher = std::make_unique<plugin::TaskWatcher>(
       ledger, vault, login, std::move(list), options);
@@ -198,20 +211,35 @@ int run() {
   if (!vault_config) {
     fail(vault_config.error().message);
   }
+  auto metrics_settings = plugin::MetricsSettings::from_env(process_env);
+  if (!metrics_settings) {
+    fail(metrics_settings.error().message);
+  }
+  // One kept connection per worker: a worker never waits for a connect.
+  vault_config->max_idle_connections = config->workers;
   vault::Client vault(*vault_config);
   auto login = vault::Auth::from_config(vault, config->login);
   auto ledger = open_ledger(*config);
 
   plugin::Plugin app(
       *config, std::move(rules).value(), vault, *login, ledger.get());
+  const auto engine = engine_client();
+  plugin::Observability observability(
+      std::move(metrics_settings).value(), app, vault, *login);
+  observability.watch_engine(engine.get());
+  observability.watch_ledger(ledger.get(), config->ledger_path);
   plugin::ServerOptions options;
   options.workers = config->workers;
   auto server = plugin::HttpServer::start(
       std::move(listener).value(),
-      [&app](const plugin::HttpRequest& r) { return app.handle(r); },
+      observability.wrap(
+          [&app](const plugin::HttpRequest& r) { return app.handle(r); }),
       options);
   if (!server) {
     fail(server.error().message);
+  }
+  if (auto started = observability.start(**server); !started) {
+    fail(started.error().message);
   }
   log::info(k_component,
             "listening socket={} rules={} vault={} deadline={}ms",
@@ -221,11 +249,18 @@ int run() {
             config->deadline.count());
 
   login->start_renewer();
-  const auto engine = engine_client();
-  auto watcher = start_watcher(
-      *config, app, *ledger, vault, *login, engine.get(), started_ms);
+  check_engine(engine.get());
+  auto watcher = start_watcher(*config,
+                               app,
+                               *ledger,
+                               vault,
+                               *login,
+                               engine.get(),
+                               started_ms,
+                               observability.metrics());
   wait_for_signals(signals, app);
 
+  observability.stop();
   (*server)->stop();
   watcher->stop();
   login->stop_renewer();

@@ -3,6 +3,7 @@
 #include "core/docker/protocol.hpp"
 #include "core/util/duration.hpp"
 #include "core/util/log.hpp"
+#include "plugin/plugin_metrics.hpp"
 
 #include <fmt/format.h>
 
@@ -66,6 +67,19 @@ Error explain_failure(const docker::SecretRequest& request,
   return error.wrap(what);
 }
 
+Outcome outcome_of(const Error& error) {
+  switch (error.kind) {
+  case ErrorKind::denied:
+    return Outcome::denied;
+  case ErrorKind::invalid_input:
+    return Outcome::invalid;
+  case ErrorKind::timeout:
+    return Outcome::timeout;
+  default:
+    return Outcome::failed;
+  }
+}
+
 } // namespace
 
 Plugin::Plugin(Config config,
@@ -78,21 +92,39 @@ Plugin::Plugin(Config config,
       m_issuer(vault,
                login,
                issuer::IssuerOptions{.reuse_window = m_config.reuse_window,
-                                     .ledger = ledger}) {}
+                                     .ledger = ledger}),
+      m_rules_loaded_at(std::chrono::system_clock::now()) {}
 
 std::shared_ptr<const rules::RuleSet> Plugin::rules() const {
   return std::atomic_load(&m_rules);
 }
 
+Plugin::RulesState Plugin::rules_state() const {
+  RulesState s;
+  s.path = m_config.rules_path;
+  s.rules = rules()->rules().size();
+  std::lock_guard lock(m_state_mutex);
+  s.loaded_at = m_rules_loaded_at;
+  s.last_error = m_reload_error;
+  return s;
+}
+
 Status Plugin::reload_rules() {
   auto loaded = rules::RuleSet::load_file(m_config.rules_path);
   if (!loaded) {
+    std::lock_guard lock(m_state_mutex);
+    m_reload_error = loaded.error().message;
     return loaded.error();
   }
   const auto count = loaded->rules().size();
   std::atomic_store(
       &m_rules,
       std::make_shared<const rules::RuleSet>(std::move(loaded).value()));
+  {
+    std::lock_guard lock(m_state_mutex);
+    m_rules_loaded_at = std::chrono::system_clock::now();
+    m_reload_error.clear();
+  }
   log::info(
       k_component, "rules loaded file={} rules={}", m_config.rules_path, count);
   return ok_status();
@@ -118,29 +150,44 @@ HttpResponse Plugin::handle(const HttpRequest& request) {
 HttpResponse Plugin::get_secret(const HttpRequest& http) {
   const auto started = Clock::now();
   const auto deadline = Deadline::after(m_config.deadline);
+  std::string_view rule; // the deciding rule, once there is one
+  const auto count = [&](Outcome outcome) {
+    if (m_metrics != nullptr) {
+      m_metrics->request(outcome, rule, Clock::now() - started);
+    }
+  };
+  const auto refused = [&](const docker::SecretRequest* request,
+                           const Error& error) {
+    count(outcome_of(error));
+    return refuse(request, error, started);
+  };
 
   if (http.body_too_large) {
-    return refuse(nullptr,
-                  Error(ErrorKind::invalid_input,
-                        fmt::format("request body is larger than {} bytes",
-                                    docker::k_max_request_bytes)),
-                  started);
+    return refused(nullptr,
+                   Error(ErrorKind::invalid_input,
+                         fmt::format("request body is larger than {} bytes",
+                                     docker::k_max_request_bytes)));
   }
   auto request = docker::parse_secret_request(http.body);
   if (!request) {
-    return refuse(nullptr, request.error(), started);
+    return refused(nullptr, request.error());
   }
 
   auto decision = rules()->decide(*request);
   if (!decision) {
-    return refuse(&*request, decision.error(), started);
+    return refused(&*request, decision.error());
   }
+  rule = decision->rule;
 
   auto issued = m_issuer.issue(*request, *decision, deadline);
   if (!issued) {
-    return refuse(&*request,
-                  explain_failure(*request, issued.error(), m_config.deadline),
-                  started);
+    return refused(
+        &*request,
+        explain_failure(*request, issued.error(), m_config.deadline));
+  }
+  count(issued->reused ? Outcome::reused : Outcome::issued);
+  if (m_metrics != nullptr && !issued->reused) {
+    m_metrics->issued(rules::to_string(decision->kind), decision->rule);
   }
 
   log::info(

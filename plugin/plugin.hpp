@@ -6,9 +6,15 @@
 #include "plugin/http_server.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <memory>
+#include <mutex>
+#include <string>
 
 namespace vsp::plugin {
+
+class PluginMetrics;
 
 // The plugin's request handling: Docker's protocol in, rules and issuer
 // in the middle, Docker's protocol out. Owns the current rules, which a
@@ -37,12 +43,29 @@ public:
   // it every second.
   void forget_expired() { m_issuer.forget_expired(); }
 
+  // What `vsp status` shows of the rules.
+  struct RulesState {
+    std::string path;
+    std::size_t rules = 0;
+    std::chrono::system_clock::time_point loaded_at;
+    std::string last_error; // of the last reload that failed, if it did
+  };
+  RulesState rules_state() const;
+
+  // Counts every GetSecret in `metrics` (null: none) from now on. Call
+  // before serving; `metrics` must outlive the Plugin.
+  void set_metrics(PluginMetrics* metrics) { m_metrics = metrics; }
+
 private:
   HttpResponse get_secret(const HttpRequest& request);
 
   Config m_config;
   std::shared_ptr<const rules::RuleSet> m_rules; // atomic access only
   issuer::Issuer m_issuer;
+  PluginMetrics* m_metrics = nullptr;
+  mutable std::mutex m_state_mutex; // guards the two below
+  std::chrono::system_clock::time_point m_rules_loaded_at;
+  std::string m_reload_error;
 };
 
 } // namespace vsp::plugin

@@ -114,6 +114,13 @@ bool TaskWatcher::settle_intents() {
     return false;
   }
   const auto& r = *report;
+  if (m_options.on_revoked) {
+    for (const auto& [kind, n] : r.revoked_by_kind) {
+      for (std::int64_t i = 0; i < n; ++i) {
+        m_options.on_revoked(kind, "never_handed_out");
+      }
+    }
+  }
   if (r.found + r.absent + r.unknown + r.errors > 0) {
     log::info(k_component,
               "settled open intents revoked={} not_issued={} unknown={} "
@@ -231,6 +238,9 @@ void TaskWatcher::settle_row(const ledger::Issuance& row,
   ++report.revoked;
   m_renewed_until.erase(row.id);
   m_renewal_capped.erase(row.id);
+  if (m_options.on_revoked) {
+    m_options.on_revoked(row.kind, "task_ended");
+  }
   log::info(k_component,
             "revoked issuance={} task={} secret={} accessor={} reason=\"{}\"",
             row.id,

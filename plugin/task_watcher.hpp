@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -43,6 +44,10 @@ struct WatcherOptions {
   std::chrono::milliseconds tick_budget{30'000};
   // Empty: no lease is renewed.
   WantsRenewal wants_renewal;
+  // Told of each credential revoked here: its kind and why ("task_ended",
+  // "never_handed_out"). Runs on the watcher's thread; may be empty.
+  std::function<void(std::string_view kind, std::string_view reason)>
+      on_revoked;
   // Open intents created before this (ms since the epoch) were left by an
   // earlier process and are settled at start; later ones may be requests
   // in flight. Set it before the socket accepts requests. 0: when the

@@ -29,13 +29,14 @@ size_t on_data(char* ptr, size_t size, size_t count, void* user) {
   return size * count;
 }
 
-} // namespace
+enum class Verb { get, post };
 
-Result<std::string> call_plugin(const std::string& socket_path,
-                                std::string_view path,
-                                std::string_view body,
-                                Deadline deadline,
-                                long* http_status) {
+Result<std::string> exchange(const std::string& socket_path,
+                             Verb verb,
+                             std::string_view path,
+                             std::string_view body,
+                             Deadline deadline,
+                             long* http_status) {
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(),
                                                            curl_easy_cleanup);
   if (!curl) {
@@ -58,9 +59,12 @@ Result<std::string> call_plugin(const std::string& socket_path,
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path.c_str());
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  if (verb == Verb::post) {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.data());
+    curl_easy_setopt(
+        c, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
@@ -91,6 +95,23 @@ Result<std::string> call_plugin(const std::string& socket_path,
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, http_status);
   }
   return std::move(sink.data);
+}
+
+} // namespace
+
+Result<std::string> call_plugin(const std::string& socket_path,
+                                std::string_view path,
+                                std::string_view body,
+                                Deadline deadline,
+                                long* http_status) {
+  return exchange(socket_path, Verb::post, path, body, deadline, http_status);
+}
+
+Result<std::string> get_from_plugin(const std::string& socket_path,
+                                    std::string_view path,
+                                    Deadline deadline,
+                                    long* http_status) {
+  return exchange(socket_path, Verb::get, path, {}, deadline, http_status);
 }
 
 Result<SecretAnswer> call_get_secret(const std::string& socket_path,

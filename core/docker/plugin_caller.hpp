@@ -34,4 +34,11 @@ Result<std::string> call_plugin(const std::string& socket_path,
                                 Deadline deadline,
                                 long* http_status = nullptr);
 
+// GETs `path` (vsp's own /status, /metrics) and returns the raw reply
+// body; failures as for call_plugin.
+Result<std::string> get_from_plugin(const std::string& socket_path,
+                                    std::string_view path,
+                                    Deadline deadline,
+                                    long* http_status = nullptr);
+
 } // namespace vsp::docker

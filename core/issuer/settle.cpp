@@ -219,9 +219,12 @@ Result<SettleReport> settle_open_intents(ledger::Ledger& ledger,
       continue;
     }
     if (auto hit = tokens.find(row.id); hit != tokens.end()) {
-      note(settle_found(ledger, vault, login, row, hit->second, deadline),
-           row,
-           report);
+      const Status done =
+          settle_found(ledger, vault, login, row, hit->second, deadline);
+      note(done, row, report);
+      if (done) {
+        ++report.revoked_by_kind[row.kind];
+      }
       ++report.found;
       continue;
     }

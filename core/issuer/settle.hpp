@@ -49,7 +49,8 @@ Result<std::map<std::string, std::string>> find_tokens_by_issuance(
 
 // What settle_open_intents() did.
 struct SettleReport {
-  std::int64_t found = 0;        // issued by Vault, recorded and revoked
+  std::int64_t found = 0; // issued by Vault, recorded and revoked
+  std::map<std::string, std::int64_t> revoked_by_kind; // of those found
   std::int64_t absent = 0;       // Vault holds nothing: marked failed
   std::int64_t unknown = 0;      // could not be checked: marked unknown
   std::int64_t errors = 0;       // left as they were, to retry

@@ -235,8 +235,11 @@ Error recode(const Error& e, const char* code) {
 
 Client::Client(Config config)
     : m_config(std::move(config)), m_valid(m_config.validate()) {
-  m_transport = std::make_unique<detail::Transport>(
-      m_config.tls, m_config.proxy, m_config.max_response_bytes);
+  m_transport =
+      std::make_unique<detail::Transport>(m_config.tls,
+                                          m_config.proxy,
+                                          m_config.max_response_bytes,
+                                          m_config.max_idle_connections);
   if (m_config.tls.skip_verify == SkipVerify::yes) {
     log::warn("vault",
               "tls verification is off (VAULT_SKIP_VERIFY): anyone on the "
@@ -248,13 +251,34 @@ Client::Client(Config config)
 Client::~Client() = default;
 
 Result<Response> Client::execute(const Request& req, Deadline deadline) {
+  const auto started = std::chrono::steady_clock::now();
   auto r = attempts(req, deadline);
+  report(req, r, started);
   if (!r && req.token) {
     Error e = r.error();
     e.message = redact_secret(e.message, *req.token);
     return e;
   }
   return r;
+}
+
+void Client::report(const Request& req,
+                    const Result<Response>& result,
+                    std::chrono::steady_clock::time_point started) const {
+  CallObserver* observer = m_observer.load(std::memory_order_acquire);
+  if (observer == nullptr) {
+    return;
+  }
+  CallRecord record;
+  record.method = req.method;
+  record.operation = operation_name(req.method, req.path);
+  if (result) {
+    record.http_status = result->status;
+  } else {
+    record.error = result.error().code;
+  }
+  record.elapsed = std::chrono::steady_clock::now() - started;
+  observer->on_call(record);
 }
 
 Error Client::decode(const Request& req, const Response& response) const {
@@ -592,6 +616,59 @@ Result<WrapInfo> Client::call_wrapped(Method method,
     return r.error();
   }
   return parse_wrap_info(*r, path);
+}
+
+std::string_view operation_name(Method method, std::string_view path) {
+  const auto starts = [&](std::string_view prefix) {
+    return path.substr(0, prefix.size()) == prefix;
+  };
+  struct Known {
+    std::string_view prefix;
+    std::string_view name;
+  };
+  // First match wins, so longer prefixes come before their stems.
+  static constexpr Known k_known[] = {
+      {"auth/token/create", "token_create"},
+      {"auth/token/lookup-self", "token_lookup_self"},
+      {"auth/token/lookup", "token_lookup"},
+      {"auth/token/renew-self", "token_renew_self"},
+      {"auth/token/renew", "token_renew"},
+      {"auth/token/revoke", "token_revoke"},
+      {"auth/token/accessors", "token_list_accessors"},
+      {"sys/wrapping/unwrap", "unwrap"},
+      {"sys/wrapping/lookup", "wrap_lookup"},
+      {"sys/wrapping/rewrap", "rewrap"},
+      {"sys/wrapping/wrap", "wrap"},
+      {"sys/leases/lookup", "lease_lookup"},
+      {"sys/leases/renew", "lease_renew"},
+      {"sys/renew", "lease_renew"},
+      {"sys/leases/revoke", "lease_revoke"},
+      {"sys/revoke", "lease_revoke"},
+      {"sys/internal/ui/mounts", "mount_info"},
+      {"sys/health", "health"},
+  };
+  for (const Known& k : k_known) {
+    if (starts(k.prefix)) {
+      return k.name;
+    }
+  }
+  if (starts("auth/") && path.size() > 6 &&
+      path.substr(path.size() - 6) == "/login") {
+    return "login";
+  }
+  switch (method) {
+  case Method::get:
+  case Method::head:
+    return "read";
+  case Method::post:
+  case Method::put:
+    return "write";
+  case Method::list:
+    return "list";
+  case Method::del:
+    return "delete";
+  }
+  return "other";
 }
 
 } // namespace vsp::vault

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +23,32 @@ namespace vsp::vault {
 namespace detail {
 class Transport;
 }
+
+// What one call did, reported once per call (its retries included) for
+// metrics. Holds no path: paths can name secrets, and the operation is
+// what a dashboard groups by.
+struct CallRecord {
+  Method method = Method::get;
+  std::string_view operation; // operation_name() of the call's path
+  long http_status = 0;       // the final answer's; 0 when none came
+  std::string_view error;     // the errc code when it failed, else ""
+  std::chrono::nanoseconds elapsed{0};
+};
+
+// Told about every call a Client makes; set with Client::set_observer().
+class CallObserver {
+public:
+  virtual ~CallObserver() = default;
+  // Runs on the calling thread right after the call; must be cheap and
+  // must not throw.
+  virtual void on_call(const CallRecord& record) noexcept = 0;
+};
+
+// A short fixed name for what a call to `path` does, for metrics:
+// "token_create", "token_renew_self", "unwrap", "login", "mount_info",
+// ..., or the method ("read", "write", "list", "delete") for secret
+// paths, so secret names never become label values.
+std::string_view operation_name(Method method, std::string_view path);
 
 // Talks to Vault (or OpenBao) over HTTP(S) or a Unix socket. Thread-safe:
 // one Client serves every thread, reusing keep-alive connections. Every
@@ -52,6 +80,12 @@ public:
   Client& operator=(const Client&) = delete;
 
   const Config& config() const { return m_config; }
+
+  // Reports every later call to `observer` (null: none); it must outlive
+  // the Client or be replaced first.
+  void set_observer(CallObserver* observer) {
+    m_observer.store(observer, std::memory_order_release);
+  }
 
   // One call to /v1/<path> with an optional JSON body and token (nullptr:
   // none). Retries 412, 429, 5xx but 501, and connection errors within
@@ -228,10 +262,14 @@ private:
   Error decode(const Request& req, const Response& response) const;
   // execute, then turns an answer >= 300 into a typed error.
   Result<Response> request(const Request& req, Deadline deadline);
+  void report(const Request& req,
+              const Result<Response>& result,
+              std::chrono::steady_clock::time_point started) const;
 
   Config m_config;
   Status m_valid;
   std::unique_ptr<detail::Transport> m_transport;
+  std::atomic<CallObserver*> m_observer{nullptr};
   std::mutex m_mounts_mutex;
   std::vector<CachedMount> m_mounts;
 };

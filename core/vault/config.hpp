@@ -50,6 +50,10 @@ struct Config {
   std::string proxy;
   // How long KV mount information is trusted.
   std::chrono::seconds mount_cache_ttl{300};
+  // Idle keep-alive connections kept for reuse. Concurrent calls beyond
+  // it open connections that are closed afterwards, so a server calling
+  // Vault from N threads at once wants at least N.
+  std::size_t max_idle_connections = 8;
 
   // Reads VAULT_ADDR (VAULT_AGENT_ADDR wins), VAULT_NAMESPACE,
   // VAULT_CACERT, VAULT_CACERT_BYTES, VAULT_CAPATH, VAULT_CLIENT_CERT,

@@ -664,6 +664,13 @@ LoginState Auth::state() const {
     s.accessor = m_held->accessor;
     s.ttl = m_held->ttl;
     s.renewable = m_held->renewable;
+    if (m_held->expires != Clock::time_point::max()) {
+      s.remaining = std::max(
+          Seconds(0),
+          std::chrono::duration_cast<Seconds>(m_held->expires - Clock::now()));
+      // An expired login is not valid, whatever the renewer thinks.
+      s.logged_in = s.remaining.count() > 0;
+    }
   }
   return s;
 }

@@ -61,7 +61,8 @@ struct LoginState {
   bool logged_in = false;
   std::string method; // "token-file", "approle", "cli"
   std::string accessor;
-  Seconds ttl{0}; // as of the last login or renewal; 0: does not expire
+  Seconds ttl{0};       // as of the last login or renewal; 0: does not expire
+  Seconds remaining{0}; // until it expires, now; 0 when ttl is 0
   bool renewable = false;
   std::uint64_t logins = 0;   // successful logins so far
   std::uint64_t renewals = 0; // successful renewals so far

@@ -16,10 +16,6 @@
 namespace vsp::vault::detail {
 namespace {
 
-// Idle handles kept for reuse. Each holds a live connection, so this also
-// bounds the connections a client keeps open while idle.
-constexpr std::size_t k_max_idle_handles = 8;
-
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -277,6 +273,9 @@ struct Transport::Impl {
   TlsOptions tls;
   std::string proxy;
   std::size_t max_body = 0;
+  // Idle handles kept for reuse. Each holds a live connection, so this
+  // also bounds the connections a client keeps open while idle.
+  std::size_t max_idle = 0;
 
   CURLSH* share = nullptr;
   std::array<std::mutex, CURL_LOCK_DATA_LAST> share_locks;
@@ -306,7 +305,7 @@ struct Transport::Impl {
   void release(CURL* h) {
     {
       const std::lock_guard<std::mutex> guard(pool_mutex);
-      if (idle.size() < k_max_idle_handles) {
+      if (idle.size() < max_idle) {
         idle.push_back(h);
         return;
       }
@@ -385,12 +384,17 @@ void Transport::Impl::set_method(CURL* h, const HttpRequest& r) const {
   }
 }
 
-Transport::Transport(TlsOptions tls, std::string proxy, std::size_t max_body)
+Transport::Transport(TlsOptions tls,
+                     std::string proxy,
+                     std::size_t max_body,
+                     std::size_t max_idle)
     : m_impl(std::make_unique<Impl>()) {
   global_init();
   m_impl->tls = std::move(tls);
   m_impl->proxy = std::move(proxy);
   m_impl->max_body = max_body;
+  m_impl->max_idle = max_idle;
+  m_impl->idle.reserve(max_idle);
   m_impl->share = curl_share_init();
   if (m_impl->share) {
     curl_share_setopt(m_impl->share, CURLSHOPT_LOCKFUNC, &Impl::lock);

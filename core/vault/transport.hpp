@@ -70,7 +70,10 @@ struct HttpResult {
 // per-handle connections.
 class Transport {
 public:
-  Transport(TlsOptions tls, std::string proxy, std::size_t max_body);
+  Transport(TlsOptions tls,
+            std::string proxy,
+            std::size_t max_body,
+            std::size_t max_idle);
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;

@@ -272,6 +272,47 @@ TEST_CASE("HttpServer runs slow handlers on its worker pool", "[plugin]") {
   CHECK(elapsed < 2 * rounds * k_sleep + 1s);
 }
 
+TEST_CASE("HttpServer starts workers as requests need them, up to its cap",
+          "[plugin]") {
+  TempDir dir;
+  const std::string path = dir.file("vsp.sock");
+  ServerOptions options;
+  options.min_workers = 1;
+  options.workers = 4;
+  Gate gate;
+  auto server = serve(
+      path,
+      [&](const HttpRequest&) {
+        gate.pass();
+        return json("{}");
+      },
+      options);
+  CHECK(server->stats().workers == 1);
+
+  constexpr int k_clients = 6;
+  std::vector<UnixHttpClient> clients;
+  for (int i = 0; i < k_clients; ++i) {
+    clients.push_back(connect(path));
+  }
+  std::vector<std::future<int>> statuses;
+  for (auto& client : clients) {
+    statuses.push_back(std::async(std::launch::async, [&client] {
+      auto response = client.round_trip(docker_request("/Held", "{}\n"), 30s);
+      return response.ok() ? response->status : -1;
+    }));
+  }
+  // Four run at once, the other two wait: never more threads than the cap.
+  REQUIRE(gate.wait_entered(4));
+  CHECK_FALSE(gate.wait_entered(5, 300ms));
+  CHECK(server->stats().workers == 4);
+  gate.open();
+  for (auto& status : statuses) {
+    CHECK(status.get() == 200);
+  }
+  // The threads stay for the next burst: a steady load creates none.
+  CHECK(server->stats().workers == 4);
+}
+
 TEST_CASE("HttpServer serves a thousand concurrent connections", "[plugin]") {
   constexpr int k_clients = 1000;
   rlimit files{};

@@ -81,6 +81,10 @@ TEST_CASE("TaskWatcher revokes what ended tasks hold",
   options.absent_grace = 0ms;
 
   SECTION("terminal and vanished tasks, in one poll") {
+    std::map<std::string, int> told; // "kind/reason" -> revocations
+    options.on_revoked = [&](std::string_view kind, std::string_view reason) {
+      ++told[std::string(kind) + "/" + std::string(reason)];
+    };
     TaskWatcher watcher(
         *f.ledger, *f.client, *f.login, swarm.lister(), options);
     swarm.set("t-done", "complete"); // exited 0 (vault-k8s#593)
@@ -90,6 +94,7 @@ TEST_CASE("TaskWatcher revokes what ended tasks hold",
     CHECK(report.listed);
     CHECK(report.revoked == 3);
     CHECK(report.errors == 0);
+    CHECK(told == std::map<std::string, int>{{"wrapped-token/task_ended", 3}});
     for (const char* task : {"t-done", "t-failed", "t-gone"}) {
       INFO(task);
       CHECK(state_of(*f.ledger, task) == ledger::State::revoked);

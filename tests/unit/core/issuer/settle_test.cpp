@@ -65,6 +65,8 @@ TEST_CASE("settle_open_intents with the accessor privilege",
   REQUIRE(report.ok());
   CHECK(report->accessor_listing);
   CHECK(report->found == 1);
+  CHECK(report->revoked_by_kind ==
+        std::map<std::string, std::int64_t>{{crashed.kind, 1}});
   CHECK(report->absent == 1);
   CHECK(report->errors == 0);
 
