@@ -3,6 +3,9 @@
 # Idempotent: packages already present are left alone, so a second run only
 # checks. Usage: scripts/install-deps.sh [build|test|all]   (default: all)
 #
+# test adds clang for the fuzzers and clang-tidy; libclang-rt-dev ships
+# libFuzzer and clang's sanitizer runtimes.
+#
 # docker.io is installed without starting or enabling anything: a system
 # Docker already on the machine is never touched, and a fresh install runs
 # behind a temporary policy-rc.d so its services are not started.
@@ -18,6 +21,7 @@ build_pkgs=(
 test_pkgs=(
   python3 python3-hvac openssl iproute2 util-linux procps psmisc
   busybox-static tini clang-format
+  clang clang-tidy libclang-rt-dev
 )
 docker_pkgs=(docker.io)
 
