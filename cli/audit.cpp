@@ -26,6 +26,7 @@ struct AuditOptions {
   std::string service;
   std::string secret;
   std::string node;
+  std::string rule;
   std::vector<std::string> states;
   Source source = Source::ledger;
   bool check = false;
@@ -72,7 +73,8 @@ bool matches(const AuditOptions& o, const ledger::Issuance& row) {
   };
   return is(o.task, {&row.task_id, &row.task_name}) &&
          is(o.service, {&row.service_id, &row.service_name}) &&
-         is(o.secret, {&row.secret}) && is(o.node, {&row.node_id});
+         is(o.secret, {&row.secret}) && is(o.node, {&row.node_id}) &&
+         is(o.rule, {&row.rule});
 }
 
 ledger::Query query_for(const AuditOptions& o) {
@@ -459,6 +461,7 @@ void add_audit(CLI::App& app) {
   cmd->add_option("--service", o->service, "Service ID or name");
   cmd->add_option("--secret", o->secret, "Secret name");
   cmd->add_option("--node", o->node, "Node ID");
+  cmd->add_option("--rule", o->rule, "Name of the rule that decided");
   cmd->add_option("--state",
                   o->states,
                   "Ledger state: pending, issued, revoked, expired, failed, "

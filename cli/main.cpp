@@ -1,4 +1,5 @@
 #include "cli/command.hpp"
+#include "cli/complete.hpp"
 
 #include "core/util/log.hpp"
 
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   vsp::cli::add_audit(app);
   vsp::cli::add_revoke(app);
   vsp::cli::add_rotate(app);
+  vsp::cli::add_complete(app); // hidden; completions/ call it
 
   try {
     app.parse(argc, argv);

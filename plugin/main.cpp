@@ -108,21 +108,25 @@ std::unique_ptr<docker::EngineClient> engine_client() {
 
 std::unique_ptr<plugin::TaskWatcher>
 start_watcher(const plugin::Config& config,
+              const plugin::Plugin& app,
               ledger::Ledger& ledger,
               vault::Client& vault,
               vault::TokenSource& login,
-              const docker::EngineClient* engine) {
+              const docker::EngineClient* engine,
+              std::int64_t started_ms) {
   plugin::ListTasks list;
   if (engine != nullptr) {
     list = [engine](Deadline d) { return engine->tasks({}, d); };
   }
   plugin::WatcherOptions options;
   options.poll_interval = config.poll_interval;
-  // A lease is only ever issued for a task to use while it runs, so every
-  // leased row of a running task is kept alive; rules cannot yet narrow
-  // that (no kind issues leases before the dynamic kinds of #4).
-  options.wants_renewal = [](const ledger::Issuance& row) {
-    return !row.lease_id.empty();
+  options.settle_before_ms = started_ms;
+  // The rule that issued the row, as loaded now (a reload may have
+  // changed or removed it), says whether its lease is kept alive.
+  options.wants_renewal = [&app](const ledger::Issuance& row) {
+    const auto rules = app.rules();
+    const auto* rule = rules->find(row.rule);
+    return rule != nullptr && rule->source.renew;
   };
   auto watcher = std::make_unique<plugin::TaskWatcher>(
       ledger, vault, login, std::move(list), options);
@@ -154,6 +158,12 @@ void wait_for_signals(const sigset_t& set, plugin::Plugin& app) {
 }
 
 int run() {
+  // Before the socket accepts anything: open intents older than this are
+  // an earlier process's, never this one's requests in flight.
+  const auto started_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count();
   harden_process();
   const sigset_t signals = block_signals();
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -208,7 +218,8 @@ int run() {
 
   login->start_renewer();
   const auto engine = engine_client();
-  auto watcher = start_watcher(*config, *ledger, vault, *login, engine.get());
+  auto watcher = start_watcher(
+      *config, app, *ledger, vault, *login, engine.get(), started_ms);
   wait_for_signals(signals, app);
 
   (*server)->stop();

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
 #include <map>
 
 namespace vsp::plugin {
@@ -39,7 +41,8 @@ TaskWatcher::TaskWatcher(ledger::Ledger& ledger,
                          WatcherOptions options)
     : m_ledger(ledger), m_vault(vault), m_login(login),
       m_list_tasks(std::move(list_tasks)), m_options(std::move(options)),
-      m_started_ms(now_ms()) {}
+      m_started_ms(m_options.settle_before_ms != 0 ? m_options.settle_before_ms
+                                                   : now_ms()) {}
 
 TaskWatcher::~TaskWatcher() {
   stop();
@@ -227,6 +230,7 @@ void TaskWatcher::settle_row(const ledger::Issuance& row,
   }
   ++report.revoked;
   m_renewed_until.erase(row.id);
+  m_renewal_capped.erase(row.id);
   log::info(k_component,
             "revoked issuance={} task={} secret={} accessor={} reason=\"{}\"",
             row.id,
@@ -241,7 +245,7 @@ void TaskWatcher::renew_lease(const ledger::Issuance& row,
                               Deadline deadline,
                               TickReport& report) {
   if (row.lease_id.empty() || row.ttl_s <= 0 || !m_options.wants_renewal ||
-      !m_options.wants_renewal(row)) {
+      m_renewal_capped.count(row.id) > 0 || !m_options.wants_renewal(row)) {
     return;
   }
   const auto known = m_renewed_until.find(row.id);
@@ -251,23 +255,60 @@ void TaskWatcher::renew_lease(const ledger::Issuance& row,
   if (expires <= 0 || now_ms < renew_at) {
     return;
   }
-  auto token = m_login.current(deadline);
-  auto renewed =
-      token
-          ? m_vault.renew_lease(
-                *token, row.lease_id, std::chrono::seconds(row.ttl_s), deadline)
-          : Result<vault::LeaseRenewal>(token.error());
-  if (!renewed) {
+  auto until = renew_with_holder(row, now_ms, deadline);
+  if (!until) {
     ++report.errors;
     log::warn(k_component,
               "cannot renew lease={} task={}: {}",
               row.lease_id,
               row.task_id,
-              renewed.error().message);
+              until.error().message);
     return;
   }
   ++report.renewed;
-  m_renewed_until[row.id] = now_ms + renewed->lease_duration.count() * 1000;
+  if (*until <= expires + 1000) {
+    // Vault grants no more (a max TTL reached): asking again each poll
+    // would only load it. The lease ends at its own expiry.
+    m_renewal_capped.insert(row.id);
+    log::info(k_component,
+              "lease={} task={} can be renewed no further",
+              row.lease_id,
+              row.task_id);
+  }
+  m_renewed_until[row.id] = *until;
+  const std::int64_t ttl_s = (*until - now_ms) / 1000;
+  if (auto noted = m_ledger.record_renewed(row.id, ttl_s, *until); !noted) {
+    log::warn(k_component,
+              "lease={} renewed but not recorded: {}",
+              row.lease_id,
+              noted.error().message);
+  }
+}
+
+Result<std::int64_t> TaskWatcher::renew_with_holder(const ledger::Issuance& row,
+                                                    std::int64_t now_ms,
+                                                    Deadline deadline) {
+  auto token = m_login.current(deadline);
+  if (!token) {
+    return token.error();
+  }
+  const std::chrono::seconds increment(row.ttl_s);
+  std::int64_t until = std::numeric_limits<std::int64_t>::max();
+  // A lease dies with the token that asked for it (the holder whose
+  // accessor the row records), so the holder is renewed first.
+  if (!row.accessor.empty()) {
+    auto holder =
+        m_vault.renew_accessor(*token, row.accessor, increment, deadline);
+    if (!holder) {
+      return holder.error().wrap("renewing the lease holder");
+    }
+    until = now_ms + holder->lease_duration.count() * 1000;
+  }
+  auto lease = m_vault.renew_lease(*token, row.lease_id, increment, deadline);
+  if (!lease) {
+    return lease.error();
+  }
+  return std::min(until, now_ms + lease->lease_duration.count() * 1000);
 }
 
 } // namespace vsp::plugin

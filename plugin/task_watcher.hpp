@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +43,11 @@ struct WatcherOptions {
   std::chrono::milliseconds tick_budget{30'000};
   // Empty: no lease is renewed.
   WantsRenewal wants_renewal;
+  // Open intents created before this (ms since the epoch) were left by an
+  // earlier process and are settled at start; later ones may be requests
+  // in flight. Set it before the socket accepts requests. 0: when the
+  // watcher is made.
+  std::int64_t settle_before_ms = 0;
 };
 
 // What one poll did, for logs and tests.
@@ -105,6 +111,11 @@ private:
                    std::int64_t now_ms,
                    Deadline deadline,
                    TickReport& report);
+  // Renews the row's holder token (if any) and then its lease by the
+  // row's TTL; when the sooner of the two now ends (ms since the epoch).
+  Result<std::int64_t> renew_with_holder(const ledger::Issuance& row,
+                                         std::int64_t now_ms,
+                                         Deadline deadline);
 
   ledger::Ledger& m_ledger;
   vault::Client& m_vault;
@@ -115,6 +126,8 @@ private:
   // Expiry (ms) of leases renewed so far; used by tick() only, which runs
   // on one thread at a time.
   std::map<std::string, std::int64_t> m_renewed_until;
+  // Rows whose lease Vault would extend no further.
+  std::set<std::string> m_renewal_capped;
 
   std::mutex m_mutex; // guards m_stop and m_listing_failed
   std::condition_variable m_wake;

@@ -21,9 +21,13 @@ build_pkgs=(
 test_pkgs=(
   python3 python3-hvac openssl iproute2 util-linux procps psmisc
   busybox-static tini clang-format
+  scdoc mandoc bash-completion zsh fish
   clang clang-tidy libclang-rt-dev
 )
 docker_pkgs=(docker.io)
+# The plugin push/install tests run their own registry on loopback inside
+# the sandbox; the package's service would listen on :5000 everywhere.
+registry_pkgs=(docker-registry)
 
 missing() {
   local p
@@ -46,13 +50,8 @@ apt_install() {
   fi
 }
 
-# Installs docker.io so that no Docker service is started now. Skipped when
-# any dockerd is already installed (docker.io or another distribution of it):
-# replacing it would reconfigure the machine's Docker.
-install_docker() {
-  if command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ]; then
-    return 0
-  fi
+# Installs PACKAGES... so that no service they bring is started now.
+without_services() {
   local policy=/usr/sbin/policy-rc.d ours=0
   if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\n# vsp install-deps: keep new services stopped\nexit 101\n' >"$policy"
@@ -60,11 +59,33 @@ install_docker() {
     ours=1
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
-  apt_install "${docker_pkgs[@]}"
+  apt_install "$@"
   if [ "$ours" = 1 ]; then
     rm -f "$policy"
     trap - EXIT
   fi
+}
+
+# Installs docker.io so that no Docker service is started now. Skipped when
+# any dockerd is already installed (docker.io or another distribution of it):
+# replacing it would reconfigure the machine's Docker.
+install_docker() {
+  if command -v dockerd >/dev/null 2>&1 || [ -x /usr/sbin/dockerd ]; then
+    return 0
+  fi
+  without_services "${docker_pkgs[@]}"
+}
+
+# docker-registry, neither started nor enabled for the next boot when this
+# script installs it (an existing installation is left as it is).
+install_registry() {
+  local todo
+  mapfile -t todo < <(missing "${registry_pkgs[@]}")
+  [ "${#todo[@]}" -gt 0 ] || return 0
+  without_services "${todo[@]}"
+  # Both work without a running systemd (a container, a chroot).
+  systemctl disable docker-registry.service >/dev/null 2>&1 || true
+  update-rc.d docker-registry disable >/dev/null 2>&1 || true
 }
 
 pkgs=("${build_pkgs[@]}")
@@ -76,4 +97,7 @@ esac
 
 mapfile -t todo < <(missing "${pkgs[@]}")
 apt_install "${todo[@]}"
-[ "$want" = build ] || install_docker
+if [ "$want" != build ]; then
+  install_docker
+  install_registry
+fi

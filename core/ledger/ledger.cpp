@@ -499,6 +499,49 @@ Status Ledger::record_failed(const std::string& id, std::string_view reason) {
                     nullptr);
 }
 
+Status Ledger::record_renewed(const std::string& id,
+                              std::int64_t ttl_s,
+                              std::int64_t expires_ms) {
+  std::lock_guard lock(m_mutex);
+  if (auto ok = writable(); !ok.ok()) {
+    return ok;
+  }
+  const std::int64_t at = now();
+  auto transaction = Transaction::begin(*m_db);
+  if (!transaction.ok()) {
+    return transaction.error();
+  }
+  auto current = read_current(*m_db, id);
+  if (!current.ok()) {
+    return current.error();
+  }
+  if (current->state != State::issued) {
+    return ledger_error(ErrorKind::invalid_input,
+                        "ledger_transition",
+                        m_path,
+                        fmt::format("issuance {} is {}; only an issued one "
+                                    "can be renewed",
+                                    id,
+                                    to_string(current->state)));
+  }
+  auto update = m_db->prepare(
+      "UPDATE issuance SET ttl_s = ?1, expires_ms = ?2 WHERE id = ?3");
+  if (!update.ok()) {
+    return update.error();
+  }
+  bind_all(**update, {ttl_s, expires_ms, id});
+  if (auto done = (*update)->run(); !done.ok()) {
+    return done;
+  }
+  const auto reason = fmt::format("renewed for {}s", ttl_s);
+  if (auto done = insert_history(
+          *m_db, id, at, State::issued, State::issued, reason, Actor::poller);
+      !done.ok()) {
+    return done;
+  }
+  return transaction->commit();
+}
+
 Status Ledger::set_state(const std::string& id,
                          State state,
                          std::string_view reason,

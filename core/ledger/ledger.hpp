@@ -67,6 +67,14 @@ public:
   // failed before anything was issued.
   Status record_failed(const std::string& id, std::string_view reason);
 
+  // Notes that an issued row's lease was renewed: its TTL and expiry
+  // become `ttl_s` and `expires_ms`, with an entry in its history. Fails
+  // with not_found for an unknown ID and invalid_input (ledger_transition)
+  // for a row that is not issued.
+  Status record_renewed(const std::string& id,
+                        std::int64_t ttl_s,
+                        std::int64_t expires_ms);
+
   // Moves a row to `state` as can_move() allows, noting `reason` and
   // `actor` in its history. Setting the state it already has is a no-op.
   // Fails with not_found for an unknown ID and invalid_input

@@ -93,6 +93,9 @@ struct Source {
   // Parameters labels `vsp.param.<name>` may set, and the glob their
   // value must match.
   std::map<std::string, std::string> allowed_params;
+  // dynamic: keep the lease (and the token holding it) renewed while the
+  // task runs, instead of letting it end at its first TTL.
+  bool renew = false;
 };
 
 // How the value is rendered.

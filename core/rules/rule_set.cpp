@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -163,6 +164,13 @@ Explanation RuleSet::explain(const SecretRequest& request) const {
 
 Result<Decision> RuleSet::decide(const SecretRequest& request) const {
   return explain(request).outcome;
+}
+
+const Rule* RuleSet::find(std::string_view name) const {
+  const auto it = std::find_if(m_rules.begin(),
+                               m_rules.end(),
+                               [&](const Rule& r) { return r.name == name; });
+  return it == m_rules.end() ? nullptr : &*it;
 }
 
 } // namespace vsp::rules

@@ -49,6 +49,8 @@ public:
   Explanation explain(const docker::SecretRequest& request) const;
 
   const std::vector<Rule>& rules() const { return m_rules; }
+  // The rule named `name`, or null.
+  const Rule* find(std::string_view name) const;
   const std::string& source() const { return m_source; }
 
 private:

@@ -34,7 +34,7 @@ const std::set<std::string> k_value_keys{"path_prefix",
                                          "allow_labels"};
 const std::set<std::string> k_kv_keys{"kv_version", "kv_mount", "version"};
 const std::set<std::string> k_dynamic_keys{
-    "method", "params", "allowed_params"};
+    "method", "params", "allowed_params", "renew"};
 
 // The keys each kind accepts.
 std::set<std::string> keys_of(Kind kind) {
@@ -227,6 +227,21 @@ void parse_params(YamlReader& in, const YAML::Node& node, Rule& rule) {
   }
 }
 
+// `renew: true` keeps a dynamic lease alive while its task runs. The
+// poller renews it by its ID, which a wrapped value hides from vsp.
+void parse_renew(YamlReader& in, const YAML::Node& node, Rule& rule) {
+  if (!node["renew"]) {
+    return;
+  }
+  rule.source.renew = in.bool_of(node["renew"], "renew").value_or(false);
+  if (rule.source.renew && rule.wrapped()) {
+    in.problem(node["renew"],
+               fmt::format("rule \"{}\" cannot renew a wrapped value: the "
+                           "wrapping hides its lease ID from vsp",
+                           rule.name));
+  }
+}
+
 void parse_template(YamlReader& in, const YAML::Node& node, Rule& rule) {
   const YAML::Node at = node["template"];
   auto text = in.string_of(at, "template");
@@ -316,6 +331,7 @@ void parse_source(YamlReader& in, const YAML::Node& node, Rule& rule) {
     parse_kv_keys(in, node, rule);
   } else {
     parse_params(in, node, rule);
+    parse_renew(in, node, rule);
   }
 }
 

@@ -174,7 +174,10 @@ class Plugin:
         return s
 
     def task_state(self, task):
-        db = sqlite3.connect("file:%s?mode=ro" % self.ledger, uri=True)
+        # Read-write, with the plugin dead: a read-only connection cannot
+        # recover the WAL index a killed writer left, and may read an older
+        # snapshot without the last commit.
+        db = sqlite3.connect(self.ledger, timeout=10)
         try:
             row = db.execute("SELECT state FROM issuance WHERE task_id = ?",
                              (task,)).fetchone()

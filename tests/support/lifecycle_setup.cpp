@@ -28,6 +28,7 @@ void grant_lifecycle(const VaultTarget& target,
   nlohmann::json paths{
       {"auth/token/create/" + setup.role, rule({"update"})},
       {"auth/token/revoke-accessor", rule({"update"})},
+      {"auth/token/renew-accessor", rule({"update"})},
       {"sys/leases/revoke", rule({"update"})},
   };
   if (listing == AccessorListing::allowed) {

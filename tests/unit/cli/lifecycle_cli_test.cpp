@@ -113,6 +113,24 @@ TEST_CASE("vsp audit lists, checks and flags issuances", "[cli][emulator]") {
           json_of(vsp_cli(f, "audit --task task-b --format json"))["entries"]);
     CHECK(by_name["entries"].size() == 1);
   }
+  SECTION("by the rule that decided") {
+    const json one = json_of(vsp_cli(f, "audit --task task-b --format json"));
+    REQUIRE(one["entries"].size() == 1);
+    const std::string rule = one["entries"][0]["rule"];
+    REQUIRE_FALSE(rule.empty());
+    const json out =
+        json_of(vsp_cli(f, "audit --rule '" + rule + "' --format json"));
+    std::vector<std::string> tasks;
+    for (const auto& e : out["entries"]) {
+      CHECK(e["rule"] == rule);
+      tasks.push_back(e["task_id"]);
+    }
+    // The plugin's own two; the rows added by hand have no rule.
+    CHECK(tasks == std::vector<std::string>{"task-a", "task-b"});
+    CHECK(json_of(
+              vsp_cli(f, "audit --rule no-such-rule --format json"))["entries"]
+              .empty());
+  }
   SECTION("the problems the issue names") {
     const json out =
         json_of(vsp_cli(f, "audit --problems --check --format json"));

@@ -223,3 +223,130 @@ TEST_CASE("TaskWatcher renews the leases of running tasks",
     CHECK(after["status"] == 400);
   }
 }
+
+TEST_CASE("TaskWatcher renews a lease together with the token holding it",
+          "[watcher][ledger][emulator]") {
+  test::LedgerFixture f;
+  std::string why;
+  if (!f.start(&why, ledger::Access::read_write)) {
+    VSP_SKIP(why);
+  }
+  if (f.target->real()) {
+    VSP_SKIP("needs the emulator's database mount");
+  }
+  const json mount{{"type", "database"}};
+  REQUIRE(f.target->emulator->request(
+              "POST", "/v1/sys/mounts/db", mount)["status"] == 204);
+  const json role{{"default_ttl", "30s"}, {"max_ttl", "1h"}};
+  REQUIRE(f.target->emulator->request(
+              "POST", "/v1/db/roles/ro", role)["status"] == 204);
+  const json policy{{"policy",
+                     R"({"path": {"db/creds/ro": )"
+                     R"({"capabilities": ["read"]}}})"}};
+  REQUIRE(f.target->emulator->request(
+              "POST", "/v1/sys/policies/acl/db-ro", policy)["status"] == 204);
+
+  // The lease holder: a short-lived token that asks for the lease, so the
+  // lease ends with it unless both are renewed.
+  const SecretString root(f.target->token);
+  vault::TokenCreateRequest create;
+  create.orphan = vault::Orphan::yes;
+  create.policies = {"db-ro"};
+  create.ttl = 30s;
+  auto holder = f.client->create_token(root, create, Deadline::after(10s));
+  REQUIRE(holder.ok());
+  auto creds = f.client->call(vault::Method::get,
+                              "db/creds/ro",
+                              nullptr,
+                              &holder->client_token,
+                              {},
+                              Deadline::after(10s));
+  REQUIRE(creds.ok());
+  const std::string lease = creds->body["lease_id"];
+
+  ledger::Issuance row;
+  row.id = random_hex(16);
+  row.task_id = "t-db";
+  row.secret = "db";
+  row.rule = "db";
+  row.kind = "dynamic";
+  REQUIRE(f.ledger->record_intent(row).ok());
+  ledger::Outcome outcome;
+  outcome.accessor = holder->accessor;
+  outcome.lease_id = lease;
+  outcome.ttl_s = 30;
+  outcome.expires_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count() +
+                       5'000; // two thirds of the TTL have passed
+  REQUIRE(f.ledger->record_issued(row.id, outcome).ok());
+
+  FakeSwarm swarm;
+  swarm.set("t-db", "running");
+  WatcherOptions options;
+  std::vector<std::string> asked;
+  options.wants_renewal = [&asked](const ledger::Issuance& r) {
+    asked.push_back(r.rule);
+    return r.rule == "db";
+  };
+  TaskWatcher watcher(*f.ledger, *f.client, *f.login, swarm.lister(), options);
+  const TickReport report = watcher.tick();
+  CHECK(report.renewed == 1);
+  CHECK(report.errors == 0);
+  CHECK(asked == std::vector<std::string>{"db"});
+
+  // Both were extended past the 5 s they had left, and the ledger says so.
+  auto info =
+      f.client->lookup_accessor(root, holder->accessor, Deadline::after(10s));
+  REQUIRE(info.ok());
+  CHECK(info->ttl > 20s);
+  auto looked = f.target->emulator->request(
+      "POST", "/v1/sys/leases/lookup", json{{"lease_id", lease}});
+  REQUIRE(looked["status"] == 200);
+  CHECK(looked["body"]["data"]["ttl"].get<int>() > 20);
+  auto stored = f.ledger->get(row.id);
+  REQUIRE(stored.ok());
+  CHECK(stored->expires_ms > outcome.expires_ms + 15'000);
+  auto history = f.ledger->history(row.id);
+  REQUIRE(history.ok());
+  CHECK(history->back().reason.find("renewed") != std::string::npos);
+
+  SECTION("a row whose rule does not ask is left to expire") {
+    options.wants_renewal = [](const ledger::Issuance&) { return false; };
+    TaskWatcher other(*f.ledger, *f.client, *f.login, swarm.lister(), options);
+    CHECK(other.tick().renewed == 0);
+  }
+}
+
+TEST_CASE("TaskWatcher settles only the intents of an earlier process",
+          "[watcher][ledger][emulator]") {
+  test::LedgerFixture f;
+  std::string why;
+  if (!f.start(&why, ledger::Access::read_write)) {
+    VSP_SKIP(why);
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  ledger::Issuance earlier;
+  earlier.id = random_hex(16);
+  earlier.created_ms = now - 60'000;
+  earlier.task_id = "t-old";
+  earlier.secret = "app-db";
+  earlier.kind = "wrapped-token";
+  REQUIRE(f.ledger->record_intent(earlier).ok());
+  // A request that reached the socket after this process started, but
+  // before the watcher was made: still in flight, not to be settled.
+  ledger::Issuance in_flight = earlier;
+  in_flight.id = random_hex(16);
+  in_flight.created_ms = now - 1'000;
+  in_flight.task_id = "t-new";
+  REQUIRE(f.ledger->record_intent(in_flight).ok());
+
+  WatcherOptions options;
+  options.settle_before_ms = now - 2'000;
+  TaskWatcher watcher(*f.ledger, *f.client, *f.login, {}, options);
+  CHECK(watcher.settle_intents());
+  CHECK(state_of(*f.ledger, "t-old") == ledger::State::unknown);
+  CHECK(state_of(*f.ledger, "t-new") == ledger::State::pending);
+}

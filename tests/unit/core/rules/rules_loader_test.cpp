@@ -166,6 +166,18 @@ TEST_CASE("RuleSet::check_text checks kind-specific keys", "[rules]") {
         "is a wrapping token, which opens once, so tasks cannot share it"}},
       {rule_with("token", "    allow_labels: [vsp.path]\n"),
        {"r.yaml:5:5: allow_labels does not apply to kind token"}},
+      {rule_with("kv", "    path_prefix: secret/\n    renew: true\n"),
+       {"r.yaml:6:5: renew does not apply to kind kv"}},
+      {rule_with("dynamic",
+                 "    path_prefix: database/creds/\n"
+                 "    wrap: true\n"
+                 "    renew: true\n"),
+       {"r.yaml:7:12: rule \"a\" cannot renew a wrapped value: the wrapping "
+        "hides its lease ID from vsp"}},
+      {rule_with("dynamic",
+                 "    path_prefix: database/creds/\n"
+                 "    renew: sometimes\n"),
+       {"r.yaml:6:12: renew must be true or false"}},
   };
   for (const auto& c : cases) {
     INFO(c.text);
@@ -248,4 +260,20 @@ rules:
   CHECK(set->rules().size() == 3);
   CHECK(set->rules()[1].value.value_template->fields() ==
         std::vector<std::string>{"user", "password"});
+}
+
+TEST_CASE("RuleSet: renew keeps a dynamic rule's lease alive, off by default",
+          "[rules]") {
+  const std::string base = rule_with("dynamic",
+                                     "    path_prefix: database/creds/\n"
+                                     "    path: readonly\n");
+  auto plain = RuleSet::load_text(base, "r.yaml");
+  REQUIRE(plain.ok());
+  CHECK_FALSE(plain->rules()[0].source.renew);
+  auto renewed = RuleSet::load_text(base + "    renew: true\n", "r.yaml");
+  REQUIRE(renewed.ok());
+  CHECK(renewed->rules()[0].source.renew);
+  REQUIRE(renewed->find("a") != nullptr);
+  CHECK(renewed->find("a")->source.renew);
+  CHECK(renewed->find("b") == nullptr);
 }
