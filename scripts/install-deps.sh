@@ -3,6 +3,9 @@
 # Idempotent: packages already present are left alone, so a second run only
 # checks. Usage: scripts/install-deps.sh [build|test|all]   (default: all)
 #
+# test adds clang for the fuzzers and clang-tidy; libclang-rt-dev ships
+# libFuzzer and clang's sanitizer runtimes.
+#
 # docker.io is installed without starting or enabling anything: a system
 # Docker already on the machine is never touched, and a fresh install runs
 # behind a temporary policy-rc.d so its services are not started.
@@ -19,6 +22,7 @@ test_pkgs=(
   python3 python3-hvac openssl iproute2 util-linux procps psmisc
   busybox-static tini clang-format gdb
   scdoc mandoc bash-completion zsh fish
+  clang clang-tidy libclang-rt-dev
 )
 docker_pkgs=(docker.io)
 # The plugin push/install tests run their own registry on loopback inside

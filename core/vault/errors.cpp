@@ -73,15 +73,17 @@ bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
 }
 
-// Length of a token-shaped run starting at `i`, or 0.
+// Length of a token-shaped run starting at `i`, or 0. The legacy one-letter
+// prefixes count only at the start of a word ("paths.abc..." is no token);
+// hvs./hvb./hvr. count anywhere, even glued to the text before them.
 std::size_t token_run(std::string_view text, std::size_t i) {
-  if (i > 0 && (is_token_char(text[i - 1]) || text[i - 1] == '.')) {
-    return 0;
-  }
+  const bool word_start =
+      i == 0 || (!is_token_char(text[i - 1]) && text[i - 1] != '.');
   static constexpr std::string_view k_prefixes[] = {
       "hvs.", "hvb.", "hvr.", "s.", "b.", "r."};
   for (const auto prefix : k_prefixes) {
-    if (text.substr(i, prefix.size()) != prefix) {
+    if (text.substr(i, prefix.size()) != prefix ||
+        (prefix.size() < 4 && !word_start)) {
       continue;
     }
     std::size_t j = i + prefix.size();

@@ -68,12 +68,22 @@ parse_retry_after(std::string_view value,
   if (at == -1) {
     return std::nullopt;
   }
+  // A date centuries away does not fit system_clock's nanoseconds: decide
+  // while it is still whole seconds.
+  constexpr Millis k_cap(86'400'000);
+  const time_t now_s = std::chrono::system_clock::to_time_t(now);
+  if (at <= now_s) {
+    return Millis(0);
+  }
+  if (at - now_s > 86'400) {
+    return k_cap;
+  }
   const auto when = std::chrono::system_clock::from_time_t(at);
   if (when <= now) {
     return Millis(0);
   }
   const auto wait = std::chrono::duration_cast<Millis>(when - now);
-  return std::min(wait, Millis(86'400'000));
+  return std::min(wait, k_cap);
 }
 
 bool fits_deadline(Millis wait, Millis remaining, Millis min_attempt) {

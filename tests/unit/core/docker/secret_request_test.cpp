@@ -106,3 +106,43 @@ TEST_CASE("to_json writes the request back as Docker encodes it", "[docker]") {
   CHECK(to_json(*again) == to_json(*r));
   CHECK_FALSE(to_json(*r).contains("ServiceLabels"));
 }
+
+TEST_CASE("parse_secret_request holds against hostile bodies", "[docker]") {
+  SECTION("a field over 64 KiB") {
+    const std::string body = R"({"SecretName":"s","TaskImage":")" +
+                             std::string(64 * 1024 + 1, 'x') + R"("})";
+    auto r = parse_secret_request(body);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "field TaskImage is longer than 65536 bytes");
+  }
+  SECTION("NUL, newlines and quotes in names and labels stay as they are") {
+    auto r = parse_secret_request(
+        R"({"SecretName":"a\u0000b\n\"c","SecretLabels":{"k\u0000":"\ud83d\ude00"}})");
+    REQUIRE(r.ok());
+    CHECK(r->secret_name == std::string("a\0b\n\"c", 6));
+    CHECK(r->secret_labels.at(std::string("k\0", 2)) == "\xF0\x9F\x98\x80");
+  }
+  SECTION("invalid UTF-8 and a lone surrogate are not JSON") {
+    CHECK_FALSE(parse_secret_request("{\"SecretName\":\"\xff\"}").ok());
+    CHECK_FALSE(parse_secret_request(R"({"SecretName":"\ud800"})").ok());
+  }
+  SECTION("deep nesting in an unknown field") {
+    const std::string body = R"({"SecretName":"s","X":)" +
+                             std::string(100'000, '[') +
+                             std::string(100'000, ']') + "}";
+    auto r = parse_secret_request(body);
+    REQUIRE(r.ok());
+    CHECK(r->secret_name == "s");
+  }
+  SECTION("a number too large for any type is refused, not rounded") {
+    auto r = parse_secret_request(R"({"SecretName":"s","N":1e999999})");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "request body is not valid JSON");
+  }
+  SECTION("keys repeated in other cases: the exact spelling wins") {
+    auto r = parse_secret_request(
+        R"({"secretname":"lower","SecretName":"exact","SECRETNAME":"upper"})");
+    REQUIRE(r.ok());
+    CHECK(r->secret_name == "exact");
+  }
+}

@@ -280,3 +280,35 @@ TEST_CASE("RuleSet::load_text reports every problem with its position",
           "cannot read rules file /nonexistent/rules.yaml");
   }
 }
+
+TEST_CASE("RuleSet::check_text refuses hostile files without crashing",
+          "[rules]") {
+  SECTION("deep nesting stops at the parser's depth limit") {
+    const std::string deep =
+        "rules: " + std::string(5000, '[') + std::string(5000, ']') + "\n";
+    const auto problems = RuleSet::check_text(deep, "r.yaml");
+    CHECK_FALSE(problems.empty());
+  }
+  SECTION("an alias bomb is refused, not expanded into memory") {
+    std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    for (int i = 1; i <= 8; ++i) {
+      text += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+      for (int j = 0; j < 10; ++j) {
+        text += (j ? ", *a" : "*a") + std::to_string(i - 1);
+      }
+      text += "]\n";
+    }
+    text += "rules:\n  - name: b\n    match: {secret: x}\n"
+            "    policies: *a8\n    allowed_policies: *a8\n";
+    const auto problems = RuleSet::check_text(text, "r.yaml");
+    CHECK_FALSE(problems.empty());
+  }
+  SECTION("binary bytes, a NUL and a tab indent") {
+    for (const std::string& text : {std::string("rules:\n\t- name: x\n"),
+                                    std::string("\0\xff\xfe", 3),
+                                    std::string("rules: [\x01]\n")}) {
+      CHECK_FALSE(RuleSet::check_text(text, "r.yaml").empty());
+      CHECK_FALSE(RuleSet::load_text(text, "r.yaml").ok());
+    }
+  }
+}

@@ -183,6 +183,23 @@ TEST_CASE("scrub_tokens removes anything shaped like a token", "[vault]") {
         "lease database/creds/ro/IQKUMCTg3M5QTRZ0abmLKjTX");
 }
 
+TEST_CASE("scrub_tokens catches a token glued to the text before it",
+          "[vault]") {
+  // Found by fuzz/vault_response_fuzzer.cpp: a Vault message "120hvs...."
+  // kept the token because the scrubber looked for a word start.
+  CHECK(scrub_tokens("120hvs.CAESIJx7abcdefghijklmnopqrstu") ==
+        "120<redacted>");
+  CHECK(scrub_tokens("token=x_hvb.AAAAAAAAAAAAAAAAAAAAAAAA;") ==
+        "token=x_<redacted>;");
+  CHECK(scrub_tokens("a.hvr.AAAAAAAAAAAAAAAAAAAAAAAA") == "a.<redacted>");
+  // The legacy one-letter prefixes still need a word start.
+  CHECK(scrub_tokens("files.abcdefghijklmnopqrstuvwx") ==
+        "files.abcdefghijklmnopqrstuvwx");
+  const Error e =
+      decode(400, errors({"denied for 120hvs.CAESIJx7abcdefghijklmnopqrstu"}));
+  CHECK(e.message.find("CAESIJx7") == std::string::npos);
+}
+
 TEST_CASE("error messages never echo a token", "[vault]") {
   const Error e = decode(
       400, errors({"token hvs.CAESIJx7abcdefghijklmnopqrstu cannot be used"}));

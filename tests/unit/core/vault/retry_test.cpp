@@ -65,6 +65,16 @@ TEST_CASE("parse_retry_after reads seconds and http dates", "[vault]") {
           7000ms);
     CHECK(parse_retry_after("Wed Oct 21 07:28:09 2015", now) == 9000ms);
   }
+  SECTION("a date far ahead is capped, without overflow") {
+    // Found by fuzz/vault_response_fuzzer.cpp: year 20105 overflowed the
+    // clock's nanoseconds (UBSan: signed integer overflow).
+    CHECK(parse_retry_after("Wed, 21 Oct 20105 07:28:00 GMT", now) ==
+          86'400'000ms);
+    CHECK(parse_retry_after("Thu, 22 Oct 2015 07:28:01 GMT", now) ==
+          86'400'000ms);
+    CHECK(parse_retry_after("Thu, 22 Oct 2015 07:27:59 GMT", now) ==
+          86'399'000ms);
+  }
   SECTION("a date in the past means now") {
     CHECK(parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now) == 0ms);
   }
