@@ -38,20 +38,9 @@ constexpr std::chrono::milliseconds k_cleanup_budget{2000};
 vault::TokenCreateRequest holder_request(const docker::SecretRequest& request,
                                          const rules::Decision& decision,
                                          const std::string& issuance_id) {
-  vault::TokenCreateRequest t;
-  t.role = decision.token_role;
-  t.policies = decision.policies;
-  t.meta = task_metadata(request, decision, issuance_id);
-  if (decision.ttl.count() > 0) {
-    t.ttl = decision.ttl;
-  }
-  t.explicit_max_ttl = decision.explicit_max_ttl;
-  t.period = decision.period;
+  auto t = detail::token_request(request, decision, issuance_id);
+  t.num_uses.reset(); // with uses, the lease would die with the last one
   t.display_name = "vsp-lease-holder";
-  t.no_default_policy =
-      decision.no_default_policy == rules::NoDefaultPolicy::yes
-          ? vault::NoDefaultPolicy::yes
-          : vault::NoDefaultPolicy::no;
   return t;
 }
 

@@ -36,9 +36,23 @@ std::string display_name(const docker::SecretRequest& request) {
   return name.substr(0, 64);
 }
 
-vault::TokenCreateRequest token_request(const docker::SecretRequest& request,
-                                        const rules::Decision& decision,
-                                        const std::string& issuance_id) {
+// What the ledger keeps of a value: its Vault identifiers, never itself.
+Minted minted_of(const CachedValue& value, const rules::Decision& decision) {
+  Minted m;
+  m.accessor = value.accessor;
+  m.wrapping_accessor = value.wrapping_accessor;
+  m.lease_id = value.lease_id;
+  m.policies = decision.policies;
+  m.ttl = value.ttl;
+  return m;
+}
+
+} // namespace
+
+vault::TokenCreateRequest
+detail::token_request(const docker::SecretRequest& request,
+                      const rules::Decision& decision,
+                      const std::string& issuance_id) {
   vault::TokenCreateRequest t;
   t.role = decision.token_role;
   t.policies = decision.policies;
@@ -56,19 +70,6 @@ vault::TokenCreateRequest token_request(const docker::SecretRequest& request,
           : vault::NoDefaultPolicy::no;
   return t;
 }
-
-// What the ledger keeps of a value: its Vault identifiers, never itself.
-Minted minted_of(const CachedValue& value, const rules::Decision& decision) {
-  Minted m;
-  m.accessor = value.accessor;
-  m.wrapping_accessor = value.wrapping_accessor;
-  m.lease_id = value.lease_id;
-  m.policies = decision.policies;
-  m.ttl = value.ttl;
-  return m;
-}
-
-} // namespace
 
 std::map<std::string, std::string>
 task_metadata(const docker::SecretRequest& request,
@@ -216,7 +217,7 @@ Result<CachedValue> Issuer::mint_token(const docker::SecretRequest& request,
                                        const rules::Decision& decision,
                                        const std::string& issuance_id,
                                        Deadline deadline) {
-  const auto create = token_request(request, decision, issuance_id);
+  const auto create = detail::token_request(request, decision, issuance_id);
   CachedValue out;
   out.do_not_reuse = decision.do_not_reuse;
   auto window = m_options.reuse_window;

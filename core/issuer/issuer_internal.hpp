@@ -2,8 +2,11 @@
 
 // Shared by the issuer's files; not part of the interface.
 
+#include "core/docker/secret_request.hpp"
+#include "core/rules/decision.hpp"
 #include "core/util/result.hpp"
 #include "core/vault/errors.hpp"
+#include "core/vault/types.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -25,5 +28,11 @@ inline std::chrono::seconds wrapped_window(std::chrono::seconds window,
 inline bool is_invalid_token(const Error& e) {
   return e.code == vault::errc::invalid_token;
 }
+
+// The task token `decision` grants: its role, policies, TTLs and uses,
+// tagged with the task's metadata.
+vault::TokenCreateRequest token_request(const docker::SecretRequest& request,
+                                        const rules::Decision& decision,
+                                        const std::string& issuance_id);
 
 } // namespace vsp::issuer::detail
