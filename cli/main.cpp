@@ -26,7 +26,24 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      return app.exit(e); // --help, --version
+    }
+    // Bad command lines are bad input like any other: exit 1 and one
+    // `vsp: error:` line, whatever CLI11's own code for the case.
+    if (argc < 2) {
+      std::fprintf(stderr, "%s", app.help().c_str());
+      std::fprintf(stderr, "vsp: error: name a subcommand\n");
+      return vsp::cli::k_exit_usage;
+    }
+    if (app.get_subcommands().empty() && argv[1][0] != '-') {
+      std::fprintf(stderr,
+                   "vsp: error: unknown subcommand \"%s\"; see vsp --help\n",
+                   argv[1]);
+      return vsp::cli::k_exit_usage;
+    }
+    std::fprintf(stderr, "vsp: error: %s; see --help\n", e.what());
+    return vsp::cli::k_exit_usage;
   } catch (const vsp::cli::CommandError& e) {
     std::fprintf(stderr, "vsp: error: %s\n", e.what());
     return e.status();

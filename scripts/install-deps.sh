@@ -17,11 +17,12 @@ build_pkgs=(
   cmake g++ make pkg-config ca-certificates
   libmicrohttpd-dev libcurl4-openssl-dev nlohmann-json3-dev libfmt-dev
   libcli11-dev libyaml-cpp-dev libsqlite3-dev libssl-dev catch2
+  scdoc
 )
 test_pkgs=(
   python3 python3-hvac openssl iproute2 util-linux procps psmisc
   busybox-static tini clang-format gdb
-  scdoc mandoc bash-completion zsh fish
+  mandoc bash-completion zsh fish
   clang clang-tidy libclang-rt-dev
 )
 docker_pkgs=(docker.io)

@@ -49,6 +49,7 @@ private:
   parse_token(const YAML::Node& node, const Defaults& defaults, Rule& rule);
   void
   parse_wrapping(const YAML::Node& node, const Defaults& defaults, Rule& rule);
+  void check_role_name(const YAML::Node& at, const std::string& role);
   void check_token(const YAML::Node& node, Rule& rule);
   void check_wrapping(const YAML::Node& node, const Rule& rule);
 
@@ -75,6 +76,7 @@ Defaults Parser::parse_defaults(const YAML::Node& node) {
   if (node["token_role"]) {
     d.token_role =
         m_in.string_of(node["token_role"], "defaults.token_role").value_or("");
+    check_role_name(node["token_role"], d.token_role);
   }
   if (node["ttl"]) {
     d.ttl = m_in.duration_of(node["ttl"], "defaults.ttl");
@@ -132,6 +134,19 @@ void Parser::parse_match(const YAML::Node& node, Rule& rule) {
   }
 }
 
+// A token role is one segment of auth/token/create/<role>: Vault role
+// names are letters, digits, '-', '_' and '.', and never "." or "..".
+void Parser::check_role_name(const YAML::Node& at, const std::string& role) {
+  static const std::regex k_role_name("[A-Za-z0-9_.-]{1,128}");
+  if (!role.empty() &&
+      (!std::regex_match(role, k_role_name) || role == "." || role == "..")) {
+    m_in.problem(at,
+                 fmt::format("token_role \"{}\" must be a role name: letters, "
+                             "digits, '-', '_' and '.'",
+                             role));
+  }
+}
+
 void Parser::parse_token(const YAML::Node& node,
                          const Defaults& defaults,
                          Rule& rule) {
@@ -139,6 +154,7 @@ void Parser::parse_token(const YAML::Node& node,
   t.role = defaults.token_role;
   if (node["token_role"]) {
     t.role = m_in.string_of(node["token_role"], "token_role").value_or("");
+    check_role_name(node["token_role"], t.role);
   }
   if (node["allowed_policies"]) {
     t.allowed_policies =
@@ -207,6 +223,13 @@ void Parser::check_token(const YAML::Node& node, Rule& rule) {
       m_in.problem(
           at,
           fmt::format("rule \"{}\" may not grant the root policy", rule.name));
+    } else if (glob_match(p, "root")) {
+      m_in.problem(at,
+                   fmt::format("rule \"{}\": allowed_policies \"{}\" would "
+                               "let a label ask for the root policy; name "
+                               "the policies, or use a narrower pattern",
+                               rule.name,
+                               p));
     }
   }
   const auto allowed = [&](const std::string& p) {
@@ -379,6 +402,7 @@ std::vector<Rule> parse_rules(std::string_view text,
   try {
     const YAML::Node root = YAML::Load(std::string(text));
     YamlReader in(file_name, text, problems);
+    in.check_duplicate_keys(root);
     auto rules = Parser(in).parse(root);
     if (problems.size() == before) {
       return rules;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 namespace vsp::rules {
 
 std::string join(const std::set<std::string>& items) {
@@ -50,6 +52,40 @@ Mark YamlReader::mark_inside(const YAML::Node& node, Mark inner) const {
   }
   const bool quoted = first == '"' || first == '\'';
   return Mark{m.line + 1, m.column + (quoted ? 1 : 0) + inner.column};
+}
+
+void YamlReader::check_duplicate_keys(const YAML::Node& root) {
+  // Aliases make a document a graph that may expand exponentially (an
+  // "alias bomb"); past this many nodes the rest goes unchecked.
+  constexpr std::size_t k_budget = 100'000;
+  std::size_t visited = 0;
+  std::vector<YAML::Node> todo{root};
+  while (!todo.empty() && visited < k_budget) {
+    const YAML::Node node = todo.back();
+    todo.pop_back();
+    ++visited;
+    if (node.IsSequence()) {
+      for (const auto& item : node) {
+        todo.push_back(item);
+      }
+    } else if (node.IsMap()) {
+      std::map<std::string, Mark> seen;
+      for (const auto& entry : node) {
+        if (entry.first.IsScalar()) {
+          const std::string& key = entry.first.Scalar();
+          const Mark at = mark_of(entry.first);
+          const auto [first, fresh] = seen.emplace(key, at);
+          if (!fresh) {
+            problem(entry.first,
+                    fmt::format("duplicate key \"{}\" (first at line {})",
+                                key,
+                                first->second.line));
+          }
+        }
+        todo.push_back(entry.second);
+      }
+    }
+  }
 }
 
 void YamlReader::check_keys(const YAML::Node& map,

@@ -38,6 +38,10 @@ public:
   // (`|`) strings on their lines; the node's own mark otherwise.
   Mark mark_inside(const YAML::Node& node, Mark inner) const;
 
+  // A problem for each key that a map anywhere in `root` holds twice:
+  // YAML forbids it, and readers disagree on which one counts.
+  void check_duplicate_keys(const YAML::Node& root);
+
   // A problem for each key of `map` outside `allowed`.
   void check_keys(const YAML::Node& map,
                   const std::set<std::string>& allowed,

@@ -127,7 +127,8 @@ main() {
   NAME=$(sandbox_name vsp)
   vsp_start_plugin "$PLUGIN_BIN" "$NAME" \
     VSP_RULES="$T/rules.yaml" VSP_TOKEN_FILE="$T/plugin-token" \
-    VAULT_ADDR="$VAULT_EMU_ADDR" VSP_LOG_LEVEL=debug
+    VAULT_ADDR="$VAULT_EMU_ADDR" VSP_LOG_LEVEL=debug \
+    VSP_LEDGER="$T/ledger.db"
   step "plugin $NAME on $VSP_PLUGIN_SOCKET"
 
   sandbox_start

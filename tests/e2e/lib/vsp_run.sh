@@ -29,15 +29,18 @@ vsp_start_emulator() {
 
 # Starts BINARY as the legacy plugin NAME on its socket in
 # /run/docker/plugins, with VAR=VALUE settings (on top of a clean
-# environment), and waits until it answers. Sets VSP_PLUGIN_SOCKET and
-# VSP_PLUGIN_PID; its stdout and stderr go to $T/log/plugin.{out,err}.
+# environment), and waits until it answers. Its ledger is $T/ledger.db
+# unless a VSP_LEDGER setting says otherwise: never the host's default.
+# Sets VSP_PLUGIN_SOCKET and VSP_PLUGIN_PID; its stdout and stderr go to
+# $T/log/plugin.{out,err}.
 vsp_start_plugin() {
   local binary=$1 name=$2
   shift 2
   VSP_PLUGIN_SOCKET=$(sandbox_legacy_socket "$name")
   sandbox_register_legacy_plugin "$name" "$VSP_PLUGIN_SOCKET"
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin VSP_SOCKET="$VSP_PLUGIN_SOCKET" \
-    "$@" "$binary" >"$T/log/plugin.out" 2>"$T/log/plugin.err" </dev/null &
+    VSP_LEDGER="$T/ledger.db" "$@" "$binary" \
+    >"$T/log/plugin.out" 2>"$T/log/plugin.err" </dev/null &
   VSP_PLUGIN_PID=$!
   sandbox_on_exit sandbox_stop_process "$VSP_PLUGIN_PID"
   _sandbox_wait_until 10 test -S "$VSP_PLUGIN_SOCKET" \

@@ -146,3 +146,28 @@ TEST_CASE("vsp rules list shows the rules in a table", "[cli][binary]") {
              Catch::StartsWith("vsp: error: " + dir.file("bad.yaml") +
                                ":5:18: path_prefix"));
 }
+
+TEST_CASE("A bad command line exits 1 with one vsp: error: line",
+          "[cli][binary]") {
+  const struct {
+    std::vector<std::string> args;
+    std::string says;
+  } cases[] = {
+      {{}, "vsp: error: name a subcommand\n"},
+      {{"frobnicate"},
+       "vsp: error: unknown subcommand \"frobnicate\"; see vsp --help\n"},
+      {{"rules", "check", "--bogus"}, "--bogus"},
+      {{"simulate", "--format", "xml"}, "xml"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.says);
+    auto r = run_vsp(c.args, k_env);
+    CHECK(r.status == 1);
+    CHECK(r.err.find("vsp: error: ") != std::string::npos);
+    CHECK(r.err.find(c.says) != std::string::npos);
+    CHECK(r.out.empty());
+  }
+  auto help = run_vsp({"--help"}, k_env);
+  CHECK(help.status == 0);
+  CHECK(help.out.find("simulate") != std::string::npos);
+}

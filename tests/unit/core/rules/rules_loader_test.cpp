@@ -166,6 +166,22 @@ TEST_CASE("RuleSet::check_text checks kind-specific keys", "[rules]") {
         "is a wrapping token, which opens once, so tasks cannot share it"}},
       {rule_with("token", "    allow_labels: [vsp.path]\n"),
        {"r.yaml:5:5: allow_labels does not apply to kind token"}},
+      {rule_with("token", "    token_role: ../../sys/wrapping/wrap\n"),
+       {"r.yaml:5:17: token_role \"../../sys/wrapping/wrap\" must be a role "
+        "name: letters, digits, '-', '_' and '.'"}},
+      {"defaults: {token_role: \"..\"}\n" + rule_with("token", ""),
+       {"r.yaml:1:24: token_role \"..\" must be a role name: letters, "
+        "digits, '-', '_' and '.'"}},
+      {rule_with("token", "    allowed_policies: [\"r*\", app]\n")
+           .replace("    allowed_policies: [p]\n", ""),
+       {"r.yaml:4:23: rule \"a\": allowed_policies \"r*\" would let a label "
+        "ask for the root policy; name the policies, or use a narrower "
+        "pattern"}},
+      {rule_with("token",
+                 "    match: {secret: \"app-*\", secret: \"*\"}\n"
+                 "    allowed_policies: [q]\n"),
+       {"r.yaml:5:30: duplicate key \"secret\" (first at line 5)",
+        "r.yaml:6:5: duplicate key \"allowed_policies\" (first at line 4)"}},
       {rule_with("kv", "    path_prefix: secret/\n    renew: true\n"),
        {"r.yaml:6:5: renew does not apply to kind kv"}},
       {rule_with("dynamic",
