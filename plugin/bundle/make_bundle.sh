@@ -108,6 +108,11 @@ EOF
   : >"$root/etc/hosts"
   : >"$root/etc/resolv.conf"
   : >"$root/etc/hostname"
+  # The build this rootfs holds. It also keeps two builds from ever
+  # sharing a layer: dockerd refuses `docker plugin create` from a rootfs
+  # whose layer it already holds ("content ... already exists"), which
+  # identical bundles made within one second would be.
+  printf 'vsp %s\n' "$version" >"$root/etc/vsp-version"
 }
 
 # Mount points: those of config.json and the daemon's own.
