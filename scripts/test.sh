@@ -2,16 +2,17 @@
 # Runs every test of vsp: unit tests, tests against the Vault emulator
 # (with python3-hvac proving the emulator faithful) and end-to-end tests on
 # a real Docker engine in Swarm mode, sandboxed in its own network
-# namespace. Then a short run of each libFuzzer target (under
-# AddressSanitizer and UndefinedBehaviorSanitizer). Installs what it needs
-# from Debian's archive first.
+# namespace. Then the unit and emulator tests again and a short run of each
+# libFuzzer target, all under AddressSanitizer (with LeakSanitizer) and
+# UndefinedBehaviorSanitizer. Installs what it needs from Debian's archive
+# first.
 #
 #   scripts/test.sh              # everything (run as root for the Swarm tests)
 #   scripts/test.sh -L unit      # extra arguments go to the first ctest
 #
-# VSP_TEST_FUZZ=0 leaves out the fuzzers; VSP_TEST_ASAN=1 adds the unit and
-# emulator tests under the sanitizers and VSP_TEST_TIDY=1 clang-tidy
-# (scripts/clang-tidy.sh): both are off until they pass over the whole tree;
+# VSP_TEST_ASAN=0 leaves out the sanitized unit and emulator tests and
+# VSP_TEST_FUZZ=0 the fuzzers; VSP_TEST_TIDY=1 adds clang-tidy
+# (scripts/clang-tidy.sh), off until it passes over the whole tree;
 # VSP_FUZZ_SECONDS (default 60) is each fuzzer's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,8 @@ ctest --test-dir "$build" --output-on-failure -j2 "$@"
 # One clang build serves both: every object carries address and undefined
 # sanitizers plus libFuzzer's coverage hooks, so the unit and emulator tests
 # run sanitized and the fuzzers link the same objects, compiled once.
-asan_on=${VSP_TEST_ASAN:-0} fuzz_on=${VSP_TEST_FUZZ:-1}
+# Any sanitizer report fails the test that caused it, leaks included.
+asan_on=${VSP_TEST_ASAN:-1} fuzz_on=${VSP_TEST_FUZZ:-1}
 if [ "$asan_on" != 0 ] || [ "$fuzz_on" != 0 ]; then
   stage "sanitized build (clang, address+undefined, fuzzers)"
   cmake -S . -B "$asan" -DCMAKE_CXX_COMPILER=clang++ -DVSP_WERROR=ON \
@@ -45,7 +47,9 @@ if [ "$asan_on" != 0 ] || [ "$fuzz_on" != 0 ]; then
   if [ "$asan_on" != 0 ]; then
     cmake --build "$asan" -j"$(nproc)"
     stage "unit and emulator tests under address and undefined sanitizers"
-    ctest --test-dir "$asan" --output-on-failure -j2 -L 'unit|emulator'
+    ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1} \
+    UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+      ctest --test-dir "$asan" --output-on-failure -j2 -L 'unit|emulator'
   else
     cmake --build "$asan" -j"$(nproc)" --target vsp_fuzzers
   fi

@@ -215,16 +215,23 @@ TEST_CASE("vsp-plugin serves /metrics on VSP_METRICS_ADDR",
   if (!p.start(&why, {"VSP_METRICS_ADDR=127.0.0.1:0"})) {
     VSP_SKIP(why);
   }
-  std::smatch port;
+  // The port is copied out of the log while the log text is alive: a
+  // match only points into the string it searched.
+  std::string port;
   const std::regex logged("serving /metrics on 127\\.0\\.0\\.1:([0-9]+)");
   REQUIRE(eventually(
       [&] {
         const std::string out = p.plugin->out();
-        return std::regex_search(out, port, logged);
+        std::smatch m;
+        if (!std::regex_search(out, m, logged)) {
+          return false;
+        }
+        port = m[1].str();
+        return true;
       },
       5s));
   REQUIRE(p.get_secret("app-one", "t1").contains("Value"));
-  const std::string reply = tcp_get(std::stoi(port[1].str()), "/metrics");
+  const std::string reply = tcp_get(std::stoi(port), "/metrics");
   CHECK_THAT(reply, Contains("HTTP/1.1 200"));
   CHECK_THAT(reply,
              Contains("vsp_requests_total{outcome=\"issued\",rule=\"app\"} 1"));

@@ -134,7 +134,7 @@ long path_count(const VaultEmulator& emu, const std::string& path) {
 
 #define START(f, ...)                                                          \
   std::string why;                                                             \
-  auto f = start(&why, ##__VA_ARGS__);                                         \
+  auto f = start(&why __VA_OPT__(, ) __VA_ARGS__);                             \
   if (!f) {                                                                    \
     VSP_SKIP(why);                                                             \
   }

@@ -147,7 +147,7 @@ std::unique_ptr<Env> start(std::string* why, EmulatorOptions options = {}) {
 
 #define START(env, ...)                                                        \
   std::string why;                                                             \
-  auto env = start(&why, ##__VA_ARGS__);                                       \
+  auto env = start(&why __VA_OPT__(, ) __VA_ARGS__);                           \
   if (!env) {                                                                  \
     VSP_SKIP(why);                                                             \
   }
