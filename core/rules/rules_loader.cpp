@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <regex>
 #include <set>
+#include <utility>
 
 namespace vsp::rules {
 namespace {
@@ -407,6 +408,13 @@ std::vector<Rule> parse_rules(std::string_view text,
     if (problems.size() == before) {
       return rules;
     }
+    // In the order of the file, as an editor shows them.
+    std::stable_sort(problems.begin() + static_cast<std::ptrdiff_t>(before),
+                     problems.end(),
+                     [](const Problem& a, const Problem& b) {
+                       return std::pair(a.mark.line, a.mark.column) <
+                              std::pair(b.mark.line, b.mark.column);
+                     });
   } catch (const YAML::Exception& e) {
     problems.push_back(
         {file_name, Mark{e.mark.line + 1, e.mark.column + 1}, e.msg});

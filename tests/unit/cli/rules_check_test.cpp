@@ -69,13 +69,12 @@ TEST_CASE("vsp rules check validates a file", "[cli][binary]") {
               bad +
               ":8:26: template: unknown filter \"rot13\" (expected "
               "base64, json, shell or trim)\n" +
-              bad +
+              bad + ":9:11: rule name \"shop\" is used twice\n" + bad +
               ":10:5: unknown key \"polices\" in rule \"shop\" "
               "(expected one of: allowed_policies, description, "
               "do_not_reuse, explicit_max_ttl, kind, match, max_ttl, "
               "max_wrap_ttl, name, no_default_policy, num_uses, "
-              "period, policies, token_role, ttl, wrap_ttl)\n" +
-              bad + ":9:11: rule name \"shop\" is used twice\n");
+              "period, policies, token_role, ttl, wrap_ttl)\n");
     CHECK(r.err == "vsp: error: " + bad + ": 4 problems\n");
   }
   SECTION("as JSON") {

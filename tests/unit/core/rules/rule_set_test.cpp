@@ -255,14 +255,14 @@ TEST_CASE("RuleSet::load_text reports every problem with its position",
                    "do_not_reuse, explicit_max_ttl, kind, match, max_ttl, "
                    "max_wrap_ttl, name, no_default_policy, num_uses, period, "
                    "policies, token_role, ttl, wrap_ttl)",
+                   "r.yaml:4:23: rule \"a\" may not grant the root policy",
                    "r.yaml:5:10: ttl: invalid duration \"5q\": unknown unit "
                    "(use h, m, s or ms)",
-                   "r.yaml:4:23: rule \"a\" may not grant the root policy",
+                   "r.yaml:6:11: rule name \"a\" is used twice",
                    "r.yaml:7:11: unknown kind \"magic\" (expected "
                    "wrapped-token, token, kv or dynamic)",
                    "r.yaml:9:15: policy \"z\" of rule \"a\" is not in its "
                    "allowed_policies",
-                   "r.yaml:6:11: rule name \"a\" is used twice",
                    "r.yaml:10:5: rule #3 needs a name",
                    "r.yaml:11:14: max_ttl of rule \"#3\" is shorter than its "
                    "ttl",

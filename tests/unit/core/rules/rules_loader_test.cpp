@@ -172,8 +172,10 @@ TEST_CASE("RuleSet::check_text checks kind-specific keys", "[rules]") {
       {"defaults: {token_role: \"..\"}\n" + rule_with("token", ""),
        {"r.yaml:1:24: token_role \"..\" must be a role name: letters, "
         "digits, '-', '_' and '.'"}},
-      {rule_with("token", "    allowed_policies: [\"r*\", app]\n")
-           .replace("    allowed_policies: [p]\n", ""),
+      {"rules:\n"
+       "  - name: a\n"
+       "    kind: token\n"
+       "    allowed_policies: [\"r*\", app]\n",
        {"r.yaml:4:23: rule \"a\": allowed_policies \"r*\" would let a label "
         "ask for the root policy; name the policies, or use a narrower "
         "pattern"}},
