@@ -754,6 +754,11 @@ Result<Stats> Ledger::stats() {
   return stats;
 }
 
+std::int64_t Ledger::memory_bytes() {
+  std::lock_guard lock(m_mutex);
+  return m_db->memory_bytes();
+}
+
 Result<std::int64_t> Ledger::prune(std::int64_t cutoff_ms) {
   std::int64_t total = 0;
   for (;;) {
