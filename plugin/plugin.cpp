@@ -39,10 +39,10 @@ HttpResponse refuse(const docker::SecretRequest* request,
   const auto level = our_choice ? log::Level::warn : log::Level::error;
   log::emit(level,
             k_component,
-            "refused {} kind={} reason=\"{}\" ms={}",
+            "refused {} kind={} reason={} ms={}",
             who,
             to_string(error.kind),
-            error.message,
+            log::value(error.message),
             ms_since(started));
   return json_response(200, docker::error_response("vsp: " + error.message));
 }
@@ -137,7 +137,7 @@ HttpResponse Plugin::handle(const HttpRequest& request) {
   if (request.path == docker::k_activate_path) {
     return json_response(200, docker::activate_response());
   }
-  log::warn(k_component, "unknown endpoint path=\"{}\"", request.path);
+  log::warn(k_component, "unknown endpoint path={}", log::value(request.path));
   return json_response(404,
                        docker::error_response(fmt::format(
                            "vsp: unknown endpoint {} (this plugin implements "

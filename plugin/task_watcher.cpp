@@ -260,12 +260,12 @@ void TaskWatcher::settle_row(const ledger::Issuance& row,
     m_options.on_revoked(row.kind, "task_ended");
   }
   log::info(k_component,
-            "revoked issuance={} task={} secret={} accessor={} reason=\"{}\"",
+            "revoked issuance={} task={} secret={} accessor={} reason={}",
             row.id,
-            row.task_id,
-            row.secret,
+            log::value(row.task_id),
+            log::value(row.secret),
             row.accessor,
-            reason);
+            log::value(reason));
 }
 
 void TaskWatcher::renew_lease(const ledger::Issuance& row,
