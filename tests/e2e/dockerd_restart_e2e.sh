@@ -6,11 +6,13 @@
 # containerd left running.
 #
 # What Docker 20.10 (no live restore) does here, as measured by this test:
-# stopping dockerd stops the service's containers. When it comes back, the
-# node's agent asks the plugin again for the secrets of the same TaskIDs
-# (each once more per secret), then finds their containers gone; the tasks
-# fail ("No such container") and Swarm starts replacement tasks with new
-# TaskIDs after the restart delay, which ask for their own secrets.
+# stopping dockerd stops the service's containers. When it comes back,
+# Swarm's dispatcher asks the plugin again for the secrets of the same
+# TaskIDs (once more per task and secret), then the node finds their
+# containers gone; the tasks fail ("No such container") and Swarm starts
+# replacement tasks with new TaskIDs after the restart delay, which ask for
+# their own secrets. While dockerd is down the plugin's task watcher cannot
+# list tasks and revokes nothing.
 #
 # What vsp promises, and this test checks from the plugin's log, its ledger
 # (`vsp audit`), the Vault emulator's audit log and Vault itself (hvac):
@@ -184,8 +186,10 @@ main() {
       || fail "cannot read the secret of task $task"
   done <"$T/tasks-after"
   sandbox_docker service ps -q --no-trunc app >"$T/service-tasks"
+  # check_wrapped_tokens.py reads one "issued" line per task.
+  grep -F ' secret=app-token ' "$T/log/plugin.out" >"$T/app-token.log"
   "$VSP_PYTHON" "$here/check_wrapped_tokens.py" "$VAULT_EMU_ADDR" \
-    "$T/values" "$T/service-tasks" "$T/log/plugin.out" vsp-task \
+    "$T/values" "$T/service-tasks" "$T/app-token.log" vsp-task \
     "app-read,default" || fail "a new task's secret is not its own token"
 
   # The old TaskIDs are the ones asked again.
