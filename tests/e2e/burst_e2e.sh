@@ -116,6 +116,8 @@ sample_values() {
 }
 
 main() {
+  local started to_running rss requests refused removed stopped revoked live
+  local -a accessors
   sandbox_require
   "$VSP_PYTHON" -c 'import hvac' 2>/dev/null \
     || { echo "SKIP: python3-hvac missing"; exit 77; }

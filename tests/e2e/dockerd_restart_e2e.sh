@@ -138,6 +138,7 @@ issued_rows() {
 }
 
 main() {
+  local task n before started up_ms converged_ms problems
   sandbox_require
   "$VSP_PYTHON" -c 'import hvac' 2>/dev/null \
     || { echo "SKIP: python3-hvac missing"; exit 77; }
@@ -202,7 +203,6 @@ main() {
     "app-read,default" || fail "a new task's secret is not its own token"
 
   # The old TaskIDs are the ones asked again.
-  local task n
   while read -r task; do
     n=$(grep -c " reissued task=$task " "$T/log/plugin.out" || true)
     [ "$n" -ge 1 ] || fail "task $task was not asked again after the restart"
