@@ -154,6 +154,9 @@ main() {
     VSP_POLL_INTERVAL="${POLL_S}s" VSP_REUSE_WINDOW="${WINDOW_S}s" \
     DOCKER_HOST="$DOCKER_HOST"
   sandbox_start
+  # A fetch Docker gave up on shows only in its debug log (kept on across
+  # the restart: it is in daemon.json).
+  sandbox_debug_log on
 
   sandbox_secret_create_driver app-token "$NAME" >/dev/null
   sandbox_secret_create_driver db_creds "$NAME" >/dev/null
@@ -207,6 +210,14 @@ main() {
     n=$(grep -c " reissued task=$task " "$T/log/plugin.out" || true)
     [ "$n" -ge 1 ] || fail "task $task was not asked again after the restart"
   done <"$T/tasks-before"
+
+  # Docker's side: no fetch failed, no task failed other than the three
+  # whose containers the restart took.
+  [ -z "$(vsp_fetch_errors)" ] \
+    || fail "dockerd failed to fetch secrets: $(vsp_fetch_errors)"
+  n=$(sandbox_docker service ps -q app | wc -l)
+  [ "$n" = $((REPLICAS * 2)) ] \
+    || fail "$n tasks, expected $REPLICAS old and $REPLICAS replacements"
 
   problems=$(vsp_cli audit --service app --check --problems --format json \
     | "$VSP_PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)["entries"]))')
