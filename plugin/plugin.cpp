@@ -132,6 +132,19 @@ Status Plugin::reload_rules() {
 
 HttpResponse Plugin::handle(const HttpRequest& request) {
   if (request.path == docker::k_get_secret_path) {
+    if (request.method != "POST") {
+      // Docker always POSTs; anything else is not Docker, and a request
+      // that mints a credential is not something to answer by accident.
+      log::warn(k_component,
+                "refused method={} path={}",
+                log::value(request.method),
+                docker::k_get_secret_path);
+      return json_response(
+          405,
+          docker::error_response(fmt::format("vsp: {} takes POST, not {}",
+                                             docker::k_get_secret_path,
+                                             request.method)));
+    }
     return get_secret(request);
   }
   if (request.path == docker::k_activate_path) {
