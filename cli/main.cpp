@@ -1,5 +1,6 @@
 #include "cli/command.hpp"
 #include "cli/complete.hpp"
+#include "cli/terminal.hpp"
 
 #include "core/util/log.hpp"
 
@@ -13,6 +14,8 @@ int main(int argc, char** argv) {
   // Library log lines are for the plugin; the CLI reports through its
   // own messages and only shows warnings.
   vsp::log::set_level(vsp::log::Level::warn);
+  // Names and labels printed come from whoever created a service.
+  const vsp::cli::TerminalGuard terminal;
 
   vsp::cli::add_rules(app);
   vsp::cli::add_simulate(app);
@@ -39,16 +42,20 @@ int main(int argc, char** argv) {
     if (app.get_subcommands().empty() && argv[1][0] != '-') {
       std::fprintf(stderr,
                    "vsp: error: unknown subcommand \"%s\"; see vsp --help\n",
-                   argv[1]);
+                   vsp::cli::printable(argv[1]).c_str());
       return vsp::cli::k_exit_usage;
     }
-    std::fprintf(stderr, "vsp: error: %s; see --help\n", e.what());
+    std::fprintf(stderr,
+                 "vsp: error: %s; see --help\n",
+                 vsp::cli::printable(e.what()).c_str());
     return vsp::cli::k_exit_usage;
   } catch (const vsp::cli::CommandError& e) {
-    std::fprintf(stderr, "vsp: error: %s\n", e.what());
+    std::fprintf(
+        stderr, "vsp: error: %s\n", vsp::cli::printable(e.what()).c_str());
     return e.status();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "vsp: error: %s\n", e.what());
+    std::fprintf(
+        stderr, "vsp: error: %s\n", vsp::cli::printable(e.what()).c_str());
     return vsp::cli::k_exit_usage;
   }
   return vsp::cli::k_exit_ok;
