@@ -98,6 +98,7 @@ int main(int argc, char** argv) try {
       "VSP_RULES=" + dir.write("rules.yaml", bench_rules()),
       "VSP_TOKEN_FILE=" + dir.write("token", "hvs.bench-plugin-token"),
       "VAULT_ADDR=" + vault_server.address(),
+      "VSP_LEDGER=" + dir.file("ledger.db"),
       "PATH=/usr/bin:/bin",
   };
   const std::string binary = flags.text("plugin", "plugin/vsp-plugin");

@@ -269,7 +269,11 @@ int run() {
   wait_for_signals(signals, app);
 
   observability.stop();
-  (*server)->stop();
+  (*server)->stop(); // requests in flight finish first
+  // What still talks to Vault (the task watcher settling or revoking, the
+  // login renewer) must not hold the exit up: an unreachable Vault would
+  // keep it for minutes. Cut off, it is picked up at the next start.
+  vault.cancel();
   watcher->stop();
   login->stop_renewer();
   log::info(k_component, "stopped");

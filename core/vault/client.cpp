@@ -10,7 +10,6 @@
 
 #include <cctype>
 #include <random>
-#include <thread>
 
 namespace vsp::vault {
 namespace {
@@ -250,6 +249,10 @@ Client::Client(Config config)
 
 Client::~Client() = default;
 
+void Client::cancel() {
+  m_transport->cancel();
+}
+
 Result<Response> Client::execute(const Request& req, Deadline deadline) {
   const auto started = std::chrono::steady_clock::now();
   auto r = attempts(req, deadline);
@@ -466,6 +469,12 @@ Result<Response> Client::attempts(const Request& req, Deadline deadline) {
                             fmt::format("vault: reply to {} is not http: {}",
                                         req.path,
                                         detail));
+        case Failure::cancelled:
+          return make_error(ErrorKind::unavailable,
+                            errc::cancelled,
+                            fmt::format("vault: {} cancelled: the process is "
+                                        "stopping",
+                                        req.path));
         case Failure::local:
         case Failure::none:
           break;
@@ -502,7 +511,9 @@ Result<Response> Client::attempts(const Request& req, Deadline deadline) {
                 e.message,
                 attempt + 1,
                 attempts);
-      std::this_thread::sleep_for(wait);
+      if (!m_transport->wait_unless_cancelled(wait)) {
+        return e;
+      }
       last = std::move(e);
       ++attempt;
       continue;
@@ -568,7 +579,9 @@ Result<Response> Client::attempts(const Request& req, Deadline deadline) {
               e.message,
               attempt + 1,
               attempts);
-    std::this_thread::sleep_for(wait);
+    if (!m_transport->wait_unless_cancelled(wait)) {
+      return e;
+    }
     last = std::move(e);
     ++attempt;
   }

@@ -81,6 +81,13 @@ public:
 
   const Config& config() const { return m_config; }
 
+  // Ends every call in progress (within about a second: libcurl checks
+  // once a second) and every later one with errc::cancelled, and waits
+  // for no retry. For a process that is stopping: work still running on
+  // other threads must not hold it up. A mint cut off after it was sent
+  // is errc::outcome_unknown, as with a lost connection.
+  void cancel();
+
   // Reports every later call to `observer` (null: none); it must outlive
   // the Client or be replaced first.
   void set_observer(CallObserver* observer) {

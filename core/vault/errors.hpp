@@ -53,6 +53,8 @@ inline constexpr char lease_expired[] = "lease_expired";
 // a token or credentials may exist that the caller never saw. Kind is
 // timeout or unavailable. Reconcile (by metadata) before issuing again.
 inline constexpr char outcome_unknown[] = "outcome_unknown";
+// Client::cancel() ended the call: the process is stopping (unavailable).
+inline constexpr char cancelled[] = "cancelled";
 // The caller passed something the client refuses to send (invalid_input).
 inline constexpr char invalid_argument[] = "invalid_argument";
 } // namespace errc

@@ -7,8 +7,10 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <string_view>
@@ -29,6 +31,8 @@ struct Transfer {
   int prereq_calls = 0;
   bool too_large = false;
   bool replay_blocked = false;
+  const std::atomic<bool>* cancelled = nullptr; // the transport's flag
+  bool cut_off = false;        // aborted because the transport was cancelled
   bool cert_requested = false; // the server asked for a client certificate
   bool alert_received = false; // the server sent a TLS alert
 };
@@ -153,6 +157,17 @@ int on_prereq(void* user, char*, char*, int, int) {
   return CURL_PREREQFUNC_OK;
 }
 
+// libcurl calls this at least once a second during a transfer, even one
+// that waits for a silent server: the place to notice a cancel.
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->cancelled != nullptr && t->cancelled->load()) {
+    t->cut_off = true;
+    return 1;
+  }
+  return 0;
+}
+
 bool is_tls_code(CURLcode rc) {
   switch (rc) {
   case CURLE_SSL_CONNECT_ERROR:
@@ -185,6 +200,9 @@ Failure classify(CURLcode rc, const Transfer& t, std::string_view detail) {
   case CURLE_WRITE_ERROR:
     return t.too_large ? Failure::too_large : Failure::local;
   case CURLE_ABORTED_BY_CALLBACK:
+    if (t.cut_off) {
+      return Failure::cancelled;
+    }
     return t.replay_blocked ? Failure::replay_blocked : Failure::local;
   case CURLE_COULDNT_RESOLVE_PROXY:
   case CURLE_COULDNT_RESOLVE_HOST:
@@ -282,6 +300,10 @@ struct Transport::Impl {
 
   std::mutex pool_mutex;
   std::vector<CURL*> idle;
+
+  std::atomic<bool> cancelled{false};
+  std::mutex cancel_mutex; // with cancel_wake, for wait_unless_cancelled
+  std::condition_variable cancel_wake;
 
   static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) {
     static_cast<Impl*>(user)->share_locks[data].lock();
@@ -415,8 +437,27 @@ Transport::~Transport() {
   }
 }
 
+void Transport::cancel() {
+  {
+    const std::lock_guard<std::mutex> guard(m_impl->cancel_mutex);
+    m_impl->cancelled = true;
+  }
+  m_impl->cancel_wake.notify_all();
+}
+
+bool Transport::wait_unless_cancelled(std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lock(m_impl->cancel_mutex);
+  return !m_impl->cancel_wake.wait_for(
+      lock, wait, [this] { return m_impl->cancelled.load(); });
+}
+
 HttpResult Transport::perform(const HttpRequest& r) {
   HttpResult result;
+  if (m_impl->cancelled) {
+    result.failure = Failure::cancelled;
+    result.detail = "cancelled: the process is stopping";
+    return result;
+  }
   CURL* h = m_impl->acquire();
   if (!h) {
     result.failure = Failure::local;
@@ -430,6 +471,7 @@ HttpResult Transport::perform(const HttpRequest& r) {
   transfer.result = &result;
   transfer.max_body = m_impl->max_body;
   transfer.minting = r.minting;
+  transfer.cancelled = &m_impl->cancelled;
   std::array<char, CURL_ERROR_SIZE> errbuf{};
   HeaderList headers;
   curl_slist* connect_to = nullptr;
@@ -473,6 +515,9 @@ HttpResult Transport::perform(const HttpRequest& r) {
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, &on_prereq);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(h, CURLOPT_PREREQDATA, &transfer);
 
   t_current = &transfer;

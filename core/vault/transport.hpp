@@ -38,6 +38,7 @@ enum class Failure {
   too_large,       // over the body cap; the transfer was cut off
   replay_blocked,  // libcurl wanted to resend a minting request
   bad_reply,       // not HTTP
+  cancelled,       // Transport::cancel() cut it off, or came before
   local,           // a setup problem on our side
 };
 
@@ -80,6 +81,12 @@ public:
 
   // Performs one exchange. Never throws; never follows redirects.
   HttpResult perform(const HttpRequest& request);
+
+  // Cuts off every exchange in progress and fails every later one with
+  // Failure::cancelled, at once; wakes every wait_unless_cancelled().
+  void cancel();
+  // Sleeps `wait`; false, at once, if the transport is or gets cancelled.
+  bool wait_unless_cancelled(std::chrono::milliseconds wait);
 
 private:
   struct Impl;

@@ -117,7 +117,8 @@ def check_rules_file(yaml_lines, plugin, problems):
         sock = os.path.join(tmp, "vsp.sock")
         env = {"PATH": "/usr/bin:/bin", "VSP_SOCKET": sock,
                "VSP_RULES": rules, "VSP_TOKEN_FILE": os.path.join(tmp, "token"),
-               "VAULT_ADDR": "http://127.0.0.1:9"}
+               "VAULT_ADDR": "http://127.0.0.1:9",
+               "VSP_LEDGER": os.path.join(tmp, "ledger.db")}
         proc = subprocess.Popen([plugin], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         try:

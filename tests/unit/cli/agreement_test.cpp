@@ -108,7 +108,8 @@ struct Fixture {
                                  "VSP_RULES=" + rules,
                                  "VSP_TOKEN_FILE=" + setup.plugin_token_file,
                                  "VAULT_ADDR=" + target->address,
-                                 "VSP_DEADLINE=5s"},
+                                 "VSP_DEADLINE=5s",
+                                 "VSP_LEDGER=" + dir.file("ledger.db")},
         dir.path());
     vault::Config vc;
     vc.address = target->address;

@@ -55,7 +55,8 @@ struct Plugin {
                                  "VSP_TOKEN_FILE=" +
                                      dir.write("token", "hvs.not-a-real-token"),
                                  "VAULT_ADDR=http://127.0.0.1:9",
-                                 "VSP_DEADLINE=1s"},
+                                 "VSP_DEADLINE=1s",
+                                 "VSP_LEDGER=" + dir.file("ledger.db")},
         dir.path());
   }
 

@@ -2,6 +2,7 @@
 // coming before Vault, bad input over the socket, signals.
 #include "tests/support/child_process.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/scripted_server.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/unix_http_client.hpp"
 
@@ -10,6 +11,8 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+
+#include <thread>
 
 using namespace vsp;
 using namespace vsp::test;
@@ -196,5 +199,23 @@ TEST_CASE("vsp-plugin stops cleanly on SIGTERM", "[plugin][binary]") {
   REQUIRE(p.process->wait(10s) == 0);
   struct stat st {};
   CHECK(::stat(p.socket.c_str(), &st) != 0);
+  CHECK_THAT(p.process->out(), Catch::Contains("main: stopped"));
+}
+
+TEST_CASE("vsp-plugin stops at once even when Vault never answers",
+          "[plugin][binary]") {
+  // A Vault that accepts and stays silent: the login and the task
+  // watcher's settling wait on it with budgets of up to two minutes.
+  ScriptedServer vault(
+      [](const SeenRequest&) { return Reply::act(Reply::Action::hang); });
+  Plugin p;
+  p.start({"VAULT_ADDR=" + vault.address()});
+  REQUIRE(p.listening());
+  std::this_thread::sleep_for(300ms); // the login is under way
+  const auto t = std::chrono::steady_clock::now();
+  p.process->signal(SIGTERM);
+  REQUIRE(p.process->wait(30s) == 0);
+  // libcurl notices a cancel within about a second; the rest is margin.
+  CHECK(std::chrono::steady_clock::now() - t < 5s);
   CHECK_THAT(p.process->out(), Catch::Contains("main: stopped"));
 }

@@ -327,6 +327,68 @@ TEST_CASE("Client::call replays a mint that never left", "[vault]") {
   CHECK(since(t) >= 30ms);
 }
 
+TEST_CASE("Client::cancel ends calls in flight and those to come", "[vault]") {
+  // A stopping plugin must not wait for an unreachable Vault: the task
+  // watcher's calls carry budgets of minutes.
+  std::function<Reply()> script;
+  ScriptedServer server([&](const SeenRequest&) { return script(); });
+  Config cfg = fast(server.address());
+  const auto cancel_after = [](Client& c, std::chrono::milliseconds wait) {
+    return std::thread([&c, wait] {
+      std::this_thread::sleep_for(wait);
+      c.cancel();
+    });
+  };
+  // libcurl looks at the flag about once a second, hence the margin.
+  constexpr auto k_bound = 200ms + 1500ms;
+
+  SECTION("a server that accepts and never answers") {
+    Client client(cfg);
+    script = [] { return Reply::act(Action::hang); };
+    const auto t = std::chrono::steady_clock::now();
+    auto canceller = cancel_after(client, 200ms);
+    const auto r = get(client, "secret/x", Deadline::after(60s));
+    canceller.join();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == errc::cancelled);
+    CHECK(r.error().kind == ErrorKind::unavailable);
+    CHECK(since(t) < k_bound);
+  }
+  SECTION("a mint cut off after it was sent may have taken effect") {
+    Client client(cfg);
+    script = [] { return Reply::act(Action::hang); };
+    auto canceller = cancel_after(client, 200ms);
+    const auto r = mint(client, Deadline::after(60s));
+    canceller.join();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == errc::outcome_unknown);
+  }
+  SECTION("a wait between retries") {
+    cfg.retry_wait_min = 30s;
+    cfg.retry_wait_max = 30s;
+    Client client(cfg);
+    script = [] { return Reply::json(500, R"({"errors":["busy"]})"); };
+    const auto t = std::chrono::steady_clock::now();
+    auto canceller = cancel_after(client, 200ms);
+    const auto r = get(client, "secret/x", Deadline::after(120s));
+    canceller.join();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == errc::server_error);
+    CHECK(since(t) < k_bound);
+  }
+  SECTION("every later call, without asking Vault") {
+    Client client(cfg);
+    script = [] { return Reply::json(200, "{}"); };
+    REQUIRE(get(client, "secret/x").ok());
+    const int before = server.requests();
+    client.cancel();
+    const auto r = get(client, "secret/x");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == errc::cancelled);
+    CHECK(server.requests() == before);
+  }
+}
+
 TEST_CASE("Client::call is bounded by its deadline", "[vault]") {
   std::function<Reply()> script;
   ScriptedServer server([&](const SeenRequest&) { return script(); });
