@@ -30,16 +30,7 @@ SAMPLE=${BURST_SAMPLE:-20}
 POLL_S=2
 WINDOW_S=300
 RUNNING_S=420
-IDLE=(sh -c 'trap "exit 0" TERM; sleep 3600 & wait')
 
-fail() {
-  printf 'burst_e2e: FAIL: %s\n' "$*" >&2
-  printf -- '--- plugin log (stderr):\n' >&2
-  tail -20 "$T/log/plugin.err" >&2 || true
-  exit 1
-}
-step() { printf 'burst_e2e: %s\n' "$*" >&2; }
-now_ms() { date +%s%3N; }
 seconds_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN {printf "%.1f", (b - a) / 1000}'; }
 
 write_vault_config() {

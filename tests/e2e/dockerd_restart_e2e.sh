@@ -38,16 +38,6 @@ REPLICAS=3
 POLL_S=2
 WINDOW_S=300
 CONVERGE_S=120
-IDLE=(sh -c 'trap "exit 0" TERM; sleep 1000 & wait')
-
-fail() {
-  printf 'dockerd_restart_e2e: FAIL: %s\n' "$*" >&2
-  printf -- '--- plugin log (stderr):\n' >&2
-  tail -20 "$T/log/plugin.err" >&2 || true
-  exit 1
-}
-step() { printf 'dockerd_restart_e2e: %s\n' "$*" >&2; }
-now_ms() { date +%s%3N; }
 
 write_vault_config() {
   cat >"$T/emulator.json" <<JSON

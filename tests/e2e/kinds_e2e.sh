@@ -21,16 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 PLUGIN_BIN=${1:?usage: $0 VSP_PLUGIN VSP_CLI}
 CLI_BIN=${2:?usage: $0 VSP_PLUGIN VSP_CLI}
-IDLE=(sh -c 'trap "exit 0" TERM; sleep 1000 & wait')
 KV_VALUE=shop-db-password-42
-
-fail() {
-  printf 'kinds_e2e: FAIL: %s\n' "$*" >&2
-  printf -- '--- plugin log (stderr):\n' >&2
-  tail -20 "$T/log/plugin.err" >&2 || true
-  exit 1
-}
-step() { printf 'kinds_e2e: %s\n' "$*" >&2; }
 
 write_vault_config() {
   cat >"$T/emulator.json" <<JSON

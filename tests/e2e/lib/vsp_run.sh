@@ -8,6 +8,22 @@ VSP_PYTHON=${SANDBOX_PYTHON:-/usr/bin/python3}
 _vsp_lib_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VSP_SOURCE_DIR=$(cd "$_vsp_lib_dir/../../.." && pwd)
 
+# For the test scripts: messages prefixed with the script's name, a failure
+# that shows the end of the plugin's log and exits 1, a clock in ms, and a
+# container command that idles until it is stopped.
+VSP_E2E_NAME=$(basename "$0" .sh)
+fail() {
+  printf '%s: FAIL: %s\n' "$VSP_E2E_NAME" "$*" >&2
+  if [ -s "${T:-}/log/plugin.err" ]; then
+    printf -- '--- plugin log (stderr):\n' >&2
+    tail -20 "$T/log/plugin.err" >&2 || true
+  fi
+  exit 1
+}
+step() { printf '%s: %s\n' "$VSP_E2E_NAME" "$*" >&2; }
+now_ms() { date +%s%3N; }
+IDLE=(sh -c 'trap "exit 0" TERM; sleep 3600 & wait')
+
 # Starts the emulator with the JSON config in FILE on 127.0.0.1, waits for
 # it and sets VAULT_EMU_ADDR, VAULT_EMU_ROOT and VAULT_EMU_PID.
 vsp_start_emulator() {
