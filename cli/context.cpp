@@ -28,6 +28,16 @@ std::string default_ledger_path() {
 
 std::unique_ptr<ledger::Ledger> open_ledger(const std::string& path,
                                             ledger::Access access) {
+  // The plugin creates its ledger; the CLI only reads and amends one. A
+  // mistyped path must not become a new, empty ledger that has "nothing
+  // to revoke".
+  if (access == ledger::Access::read_write &&
+      ::access(path.c_str(), F_OK) != 0) {
+    throw CommandError(k_exit_usage,
+                       fmt::format("ledger {}: no such file (the plugin "
+                                   "creates it; check --ledger or VSP_LEDGER)",
+                                   path));
+  }
   ledger::Options options;
   // Beside a busy plugin the CLI may wait longer than a request would.
   options.busy_timeout = std::chrono::milliseconds(10'000);

@@ -5,11 +5,14 @@
 #include "core/util/random.hpp"
 #include "tests/support/ledger_fixture.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/run_command.hpp"
+#include "tests/support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -284,4 +287,23 @@ TEST_CASE("vsp unwrap --lookup and --expect-path", "[cli][emulator]") {
                                           path + " --token-file " + file));
   CHECK(opened["kind"] == "token");
   CHECK(opened["metadata"]["vsp_task_id"] == "task-a");
+}
+
+TEST_CASE("vsp revoke refuses a ledger that does not exist", "[cli][binary]") {
+  // A mistyped path must not read as "nothing to revoke".
+  test::TempDir dir;
+  const std::string typo = dir.file("typo.db");
+  const std::string deep = dir.file("no/such/dir/ledger.db");
+  for (const auto& path : {typo, deep}) {
+    INFO(path);
+    auto r =
+        test::run_vsp({"revoke", "--ledger", path, "--service", "app", "--yes"},
+                      {"PATH=/usr/bin:/bin",
+                       "VAULT_ADDR=http://127.0.0.1:9",
+                       "VAULT_TOKEN=hvs.AAAAAAAAAAAAAAAAAAAAAAAA"});
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Catch::Contains("no such file"));
+    CHECK(::access(path.c_str(), F_OK) != 0);
+  }
+  CHECK(::access(dir.file("no").c_str(), F_OK) != 0);
 }
