@@ -2,6 +2,8 @@
 
 #include "cli/command.hpp"
 
+#include "core/util/file.hpp"
+
 #include <fmt/format.h>
 
 #include <fstream>
@@ -17,13 +19,15 @@ std::string read_input(const std::string& path) {
     out << std::cin.rdbuf();
     return out.str();
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw CommandError(k_exit_usage, fmt::format("cannot read {}", path));
+  // Larger than any body the plugin takes, so a request may be too large
+  // on purpose.
+  constexpr std::size_t k_max_request_bytes = std::size_t{16} << 20;
+  auto text = read_regular_file(path, k_max_request_bytes);
+  if (!text) {
+    throw CommandError(k_exit_usage,
+                       fmt::format("cannot read {}", text.error().message));
   }
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+  return std::move(*text);
 }
 
 docker::Labels parse_labels(const std::vector<std::string>& items,

@@ -20,14 +20,11 @@ struct CheckOptions {
 };
 
 std::string read_rules_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw CommandError(k_exit_usage,
-                       fmt::format("cannot read rules file {}", path));
+  auto text = rules::read_rules_file(path);
+  if (!text) {
+    throw CommandError(k_exit_usage, text.error().message);
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return std::move(*text);
 }
 
 void print_json(const std::string& path,

@@ -2,6 +2,7 @@
 
 #include "core/rules/narrow.hpp"
 #include "core/rules/rules_loader.hpp"
+#include "core/util/file.hpp"
 #include "core/util/glob.hpp"
 
 #include <fmt/format.h>
@@ -111,16 +112,22 @@ Result<RuleSet> RuleSet::load_text(std::string_view text,
   return RuleSet(std::move(rules), file_name);
 }
 
-Result<RuleSet> RuleSet::load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error(ErrorKind::not_found,
-                 "rules_unreadable",
-                 fmt::format("cannot read rules file {}", path));
+Result<std::string> read_rules_file(const std::string& path) {
+  auto text = read_regular_file(path, k_max_rules_file_bytes);
+  if (!text) {
+    Error e = text.error();
+    e.message = "cannot read rules file " + e.message;
+    return e;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return load_text(text.str(), path);
+  return text;
+}
+
+Result<RuleSet> RuleSet::load_file(const std::string& path) {
+  auto text = read_rules_file(path);
+  if (!text) {
+    return text.error();
+  }
+  return load_text(*text, path);
 }
 
 Explanation RuleSet::explain(const SecretRequest& request) const {

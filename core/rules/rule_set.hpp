@@ -28,6 +28,14 @@ struct Explanation {
 
 // The operator's rules, in file order. Immutable once loaded, so a reload
 // builds a new RuleSet and swaps it in whole.
+// Rules files are small; a larger one is refused before it is parsed, so
+// a mistaken path (a log, /dev/zero) cannot take the plugin's memory.
+inline constexpr std::size_t k_max_rules_file_bytes = std::size_t{4} << 20;
+
+// The text of a rules file: a regular file, at most k_max_rules_file_bytes;
+// the error says why not ("cannot read rules file PATH: REASON").
+Result<std::string> read_rules_file(const std::string& path);
+
 class RuleSet {
 public:
   // Loads and validates; on failure the error message lists every

@@ -219,3 +219,34 @@ TEST_CASE("vsp-plugin stops at once even when Vault never answers",
   CHECK(std::chrono::steady_clock::now() - t < 5s);
   CHECK_THAT(p.process->out(), Catch::Contains("main: stopped"));
 }
+
+TEST_CASE("vsp-plugin keeps its rules when a reload meets a FIFO or a device",
+          "[plugin][binary]") {
+  Plugin p;
+  p.start();
+  REQUIRE(p.listening());
+  const std::string rules = p.dir.file("rules.yaml");
+  // Refused by the rule "app" itself: only loaded rules give this Err.
+  const std::string request =
+      R"({"SecretName":"app-db","TaskID":"t-1","ServiceName":"web",)"
+      R"("SecretLabels":{"vsp.policies":"admin"}})";
+  const std::string before = p.err_of(request);
+  REQUIRE_THAT(before, Catch::Contains("rule \"app\" does not allow"));
+
+  SECTION("a FIFO, which would block the reload and with it SIGTERM") {
+    REQUIRE(::unlink(rules.c_str()) == 0);
+    REQUIRE(::mkfifo(rules.c_str(), 0600) == 0);
+  }
+  SECTION("/dev/zero, which would be read without end") {
+    REQUIRE(::unlink(rules.c_str()) == 0);
+    REQUIRE(::symlink("/dev/zero", rules.c_str()) == 0);
+  }
+  p.process->signal(SIGHUP);
+  CHECK(eventually(
+      [&] { return p.process->err().find("not a file") != std::string::npos; },
+      5s));
+  // The old rules still decide.
+  CHECK(p.err_of(request) == before);
+  p.process->signal(SIGTERM);
+  CHECK(p.process->wait(10s) == 0);
+}

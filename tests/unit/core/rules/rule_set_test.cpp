@@ -277,7 +277,8 @@ TEST_CASE("RuleSet::load_text reports every problem with its position",
     auto r = RuleSet::load_file("/nonexistent/rules.yaml");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message ==
-          "cannot read rules file /nonexistent/rules.yaml");
+          "cannot read rules file /nonexistent/rules.yaml: No such file or "
+          "directory");
   }
 }
 
