@@ -447,7 +447,27 @@ void run(const AuditOptions& o) {
   }
 
   flag(entries);
+  // Counted before filtering: an entry Vault could not be asked about is
+  // unknown, not clean.
+  std::size_t unasked = 0;
+  std::string first_error;
+  for (const auto& e : entries) {
+    if (e.vault.rfind("error", 0) == 0) {
+      first_error = first_error.empty() ? e.vault : first_error;
+      ++unasked;
+    }
+  }
+  const std::size_t total = entries.size();
   print(o, keep_flagged(o, std::move(entries)), swarm_checked);
+  if (unasked > 0) {
+    throw CommandError(
+        k_exit_remote,
+        fmt::format("vault could not be asked about {} of {} "
+                    "issuance(s); first: {}",
+                    unasked,
+                    total,
+                    first_error.substr(first_error.find(' ') + 1)));
+  }
 }
 
 } // namespace

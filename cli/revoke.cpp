@@ -209,6 +209,28 @@ void revoke_one(Item& item,
     item.outcome = "already revoked";
     return;
   }
+  // Vault's revocations succeed for what it does not know, which is right
+  // for a ledger row (gone is revoked) but would let a mistyped bare
+  // accessor or lease read as revoked.
+  if (!item.row && item.prefix.empty()) {
+    const auto& c = item.credentials;
+    const SecretString token = session.token(session.call_deadline());
+    std::optional<Error> unknown;
+    if (!c.accessor.empty()) {
+      auto info = session.client->lookup_accessor(
+          token, c.accessor, session.call_deadline());
+      unknown = info ? std::nullopt : std::optional(info.error());
+    } else {
+      auto info = session.client->lookup_lease(
+          token, c.lease_id, session.call_deadline());
+      unknown = info ? std::nullopt : std::optional(info.error());
+    }
+    if (unknown && unknown->kind == ErrorKind::not_found) {
+      item.failed = true;
+      item.outcome = "not found in vault (already ended, or mistyped)";
+      return;
+    }
+  }
   const Status done = item.prefix.empty()
                           ? issuer::revoke_credentials(*session.client,
                                                        *session.auth,
@@ -332,6 +354,16 @@ void run(const RevokeOptions& o) {
                        "say what to revoke: --task, --service, --secret, "
                        "--accessor, --lease, --token-file, --token-stdin or "
                        "--prefix");
+  }
+  for (const auto* list : {&o.accessors, &o.leases}) {
+    for (const auto& item : *list) {
+      if (item.empty()) {
+        throw CommandError(
+            k_exit_usage,
+            fmt::format("--{} wants a value, got an empty one",
+                        list == &o.accessors ? "accessor" : "lease"));
+      }
+    }
   }
   auto ledger = ledger_for(o);
   auto session = connect_vault();

@@ -225,11 +225,16 @@ TEST_CASE("vsp revoke ends credentials and records it", "[cli][emulator]") {
     CHECK(out["items"][0]["issuance_id"] == row_of("task-a").id);
     CHECK(row_of("task-a").state == ledger::State::revoked);
   }
-  SECTION("a bare accessor the ledger does not know") {
+  SECTION("a bare accessor neither the ledger nor Vault knows") {
+    // A typo must not read as revoked.
     const Run run = vsp_cli(f, "revoke --accessor AbsentAccessor0000000000");
-    CHECK(run.status == 0);
-    CHECK(run.out ==
-          "revoked: accessor AbsentAccessor0000000000 (not in the ledger)\n");
+    CHECK(run.status == 2);
+    CHECK(run.out.find("not found in vault (already ended, or mistyped): "
+                       "accessor AbsentAccessor0000000000 (not in the "
+                       "ledger)\n") != std::string::npos);
+    const Run empty = vsp_cli(f, "revoke --accessor ''");
+    CHECK(empty.status == 1);
+    CHECK(empty.out.find("--accessor wants a value") != std::string::npos);
   }
   SECTION("by prefix: what the role minted") {
     const Run run =
