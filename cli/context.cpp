@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <ctime>
 #include <iostream>
 
@@ -99,9 +98,11 @@ std::string format_time_ms(std::int64_t ms) {
   }
   const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
   char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &utc);
+  if (::gmtime_r(&seconds, &utc) == nullptr ||
+      std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &utc) == 0) {
+    return "-";
+  }
   return text;
 }
 
@@ -111,16 +112,15 @@ Progress::Progress(std::string label, std::size_t total)
 
 Progress::~Progress() {
   if (m_shown) {
-    std::fprintf(stderr, "\r\033[K");
-    std::fflush(stderr);
+    std::cerr << "\r\033[K" << std::flush;
   }
 }
 
 void Progress::step() {
   ++m_done;
   if (m_shown) {
-    std::fprintf(stderr, "\r%s %zu/%zu", m_label.c_str(), m_done, m_total);
-    std::fflush(stderr);
+    std::cerr << fmt::format("\r{} {}/{}", m_label, m_done, m_total)
+              << std::flush;
   }
 }
 
