@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 #include <iostream>
 
@@ -112,15 +113,19 @@ Progress::Progress(std::string label, std::size_t total)
 
 Progress::~Progress() {
   if (m_shown) {
-    std::cerr << "\r\033[K" << std::flush;
+    // Best effort, and past std::cerr's terminal guard on purpose: the
+    // line is redrawn with \r and ESC [K.
+    (void)std::fputs("\r\033[K", stderr);
+    (void)std::fflush(stderr);
   }
 }
 
 void Progress::step() {
   ++m_done;
   if (m_shown) {
-    std::cerr << fmt::format("\r{} {}/{}", m_label, m_done, m_total)
-              << std::flush;
+    (void)std::fprintf(
+        stderr, "\r%s %zu/%zu", m_label.c_str(), m_done, m_total);
+    (void)std::fflush(stderr);
   }
 }
 

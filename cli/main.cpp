@@ -1,5 +1,6 @@
 #include "cli/command.hpp"
 #include "cli/complete.hpp"
+#include "cli/terminal.hpp"
 
 #include "core/util/log.hpp"
 
@@ -15,6 +16,8 @@ int run(int argc, char** argv) {
   // Library log lines are for the plugin; the CLI reports through its
   // own messages and only shows warnings.
   vsp::log::set_level(vsp::log::Level::warn);
+  // Names and labels printed come from whoever created a service.
+  const vsp::cli::TerminalGuard terminal;
 
   vsp::cli::add_rules(app);
   vsp::cli::add_simulate(app);
@@ -38,14 +41,15 @@ int run(int argc, char** argv) {
       return vsp::cli::k_exit_usage;
     }
     if (app.get_subcommands().empty() && argv[1][0] != '-') {
-      std::cerr << "vsp: error: unknown subcommand \"" << argv[1]
-                << "\"; see vsp --help\n";
+      std::cerr << "vsp: error: unknown subcommand \""
+                << vsp::cli::printable(argv[1]) << "\"; see vsp --help\n";
       return vsp::cli::k_exit_usage;
     }
-    std::cerr << "vsp: error: " << e.what() << "; see --help\n";
+    std::cerr << "vsp: error: " << vsp::cli::printable(e.what())
+              << "; see --help\n";
     return vsp::cli::k_exit_usage;
   } catch (const vsp::cli::CommandError& e) {
-    std::cerr << "vsp: error: " << e.what() << '\n';
+    std::cerr << "vsp: error: " << vsp::cli::printable(e.what()) << '\n';
     return e.status();
   }
   return vsp::cli::k_exit_ok;
@@ -58,7 +62,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
-    std::cerr << "vsp: error: " << e.what() << '\n';
+    std::cerr << "vsp: error: " << vsp::cli::printable(e.what()) << '\n';
     return vsp::cli::k_exit_usage;
   }
 }

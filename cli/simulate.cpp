@@ -50,6 +50,7 @@ struct Outcome {
   std::optional<rules::Decision> decision;
   std::optional<docker::SecretAnswer> answer;
   std::optional<issuer::Issued> issued;
+  std::string vault_error; // in-process: the rules allowed, Vault failed
   json unwrapped;
 };
 
@@ -84,6 +85,7 @@ void issue_in_process(const SimulateOptions& o, Outcome& out) {
       issuer.issue(*out.request, *out.decision, Deadline::after(budget(o)));
   if (!issued) {
     out.answer = refusal(issued.error().message);
+    out.vault_error = issued.error().message;
     return;
   }
   docker::SecretAnswer a;
@@ -162,6 +164,8 @@ void print_json(const SimulateOptions& o, const Outcome& out) {
   }
   if (out.issued) {
     j["issued"] = issued_json(*out.issued);
+    // The plugin records what it issues; this process has no ledger.
+    j["issued"]["recorded"] = out.mode == "socket";
   }
   if (!out.unwrapped.is_null()) {
     j["unwrapped"] = out.unwrapped;
@@ -197,6 +201,16 @@ void print_answer(const SimulateOptions& o,
       if (!value->empty()) {
         std::cout << name << *value << '\n';
       }
+    }
+    if (out.mode == "in-process") {
+      // A dynamic secret's accessor is its lease holder's: revoking the
+      // holder ends the lease too.
+      const bool by_lease = i.accessor.empty();
+      std::cout << fmt::format(
+          "ledger:      not recorded (in-process: no plugin, no task "
+          "watcher); it lives until its TTL ends or `vsp revoke --{} {}`\n",
+          by_lease ? "lease" : "accessor",
+          by_lease ? i.lease_id : i.accessor);
     }
   }
 }
@@ -302,6 +316,14 @@ void run(const SimulateOptions& o) {
     print_json(o, out);
   } else {
     print_human(o, out);
+  }
+  if (!out.vault_error.empty()) {
+    throw CommandError(k_exit_remote,
+                       fmt::format("not issued: the rules allow it but Vault "
+                                   "failed, asked with the operator's own "
+                                   "token (VAULT_TOKEN, else ~/.vault-token): "
+                                   "{}",
+                                   out.vault_error));
   }
   if (out.answer && !out.answer->ok) {
     throw CommandError(

@@ -133,8 +133,10 @@ void print_human(const StatusOptions& o, const json& s) {
                      duration_text(process.value("uptime_seconds", 0LL)));
   out << fmt::format("vault login:   {}\n",
                      login_line(s.value("login", json::object())));
-  out << fmt::format("rules:         {} rules from {}, loaded {}\n",
-                     rules.value("rules", 0),
+  const int count = rules.value("rules", 0);
+  out << fmt::format("rules:         {} rule{} from {}, loaded {}\n",
+                     count,
+                     count == 1 ? "" : "s",
                      rules.value("file", "?"),
                      rules.value("loaded_at", "?"));
   if (rules.contains("last_reload_error")) {

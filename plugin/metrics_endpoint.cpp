@@ -290,6 +290,7 @@ void Observability::watch_ledger(ledger::Ledger* ledger, std::string path) {
         }
         return rows;
       });
+  m_metrics.watch_ledger_memory([ledger] { return ledger->memory_bytes(); });
 }
 
 Handler Observability::wrap(Handler next) {

@@ -39,10 +39,10 @@ HttpResponse refuse(const docker::SecretRequest* request,
   const auto level = our_choice ? log::Level::warn : log::Level::error;
   log::emit(level,
             k_component,
-            "refused {} kind={} reason=\"{}\" ms={}",
+            "refused {} kind={} reason={} ms={}",
             who,
             to_string(error.kind),
-            error.message,
+            log::value(error.message),
             ms_since(started));
   return json_response(200, docker::error_response("vsp: " + error.message));
 }
@@ -132,12 +132,25 @@ Status Plugin::reload_rules() {
 
 HttpResponse Plugin::handle(const HttpRequest& request) {
   if (request.path == docker::k_get_secret_path) {
+    if (request.method != "POST") {
+      // Docker always POSTs; anything else is not Docker, and a request
+      // that mints a credential is not something to answer by accident.
+      log::warn(k_component,
+                "refused method={} path={}",
+                log::value(request.method),
+                docker::k_get_secret_path);
+      return json_response(
+          405,
+          docker::error_response(fmt::format("vsp: {} takes POST, not {}",
+                                             docker::k_get_secret_path,
+                                             request.method)));
+    }
     return get_secret(request);
   }
   if (request.path == docker::k_activate_path) {
     return json_response(200, docker::activate_response());
   }
-  log::warn(k_component, "unknown endpoint path=\"{}\"", request.path);
+  log::warn(k_component, "unknown endpoint path={}", log::value(request.path));
   return json_response(404,
                        docker::error_response(fmt::format(
                            "vsp: unknown endpoint {} (this plugin implements "

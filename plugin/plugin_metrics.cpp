@@ -208,6 +208,17 @@ void PluginMetrics::watch_ledger(LedgerRows rows) {
   m_read_ledger = std::move(rows);
 }
 
+void PluginMetrics::watch_ledger_memory(std::function<std::int64_t()> bytes) {
+  m_registry.callback(
+      "vsp_ledger_memory_bytes",
+      "Memory SQLite holds for the ledger: its page cache (at most about "
+      "2 MB), schema and prepared statements.",
+      Type::gauge,
+      [bytes = std::move(bytes)]() -> std::optional<double> {
+        return static_cast<double>(bytes());
+      });
+}
+
 PluginMetrics::Totals PluginMetrics::totals() const {
   Totals t;
   m_requests.each(

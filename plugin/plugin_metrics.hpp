@@ -38,7 +38,7 @@ const char* to_string(Outcome outcome);
 //   vsp_vault_request_duration_seconds{operation,status} histogram
 //   vsp_credentials_issued_total{kind,rule}
 //   vsp_credentials_revoked_total{kind,reason}
-//   vsp_ledger_entries{state}
+//   vsp_ledger_entries{state}, vsp_ledger_memory_bytes
 //   vsp_login_valid, vsp_login_ttl_seconds,
 //   vsp_http_in_flight_requests, vsp_http_connections, process_*
 // Recording is lock-free once a label combination exists. Also the
@@ -72,6 +72,8 @@ public:
   using LedgerRows =
       std::function<std::optional<std::map<std::string, std::int64_t>>()>;
   void watch_ledger(LedgerRows rows);
+  // vsp_ledger_memory_bytes, read at every scrape.
+  void watch_ledger_memory(std::function<std::int64_t()> bytes);
 
   // Sums for `vsp status`.
   struct Totals {

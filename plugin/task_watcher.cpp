@@ -15,6 +15,8 @@ namespace vsp::plugin {
 namespace {
 
 constexpr const char* k_component = "watcher";
+// Live ledger rows read at a time by a tick.
+constexpr std::size_t k_rows_per_page = 256;
 
 // Settling at start-up lists every accessor in Vault; give it room.
 constexpr std::chrono::seconds k_settle_budget{120};
@@ -171,32 +173,48 @@ TickReport TaskWatcher::tick() {
   const auto tasks = list_tasks(deadline);
   report.listed = tasks.has_value();
 
+  // Page through the live rows: a tick's memory stays bounded however
+  // many credentials are out.
   ledger::Query query;
   query.states = {ledger::State::issued};
   query.order = ledger::Order::oldest_first;
-  auto rows = m_ledger.find(query);
-  if (!rows) {
-    log::error(k_component, "cannot read the ledger: {}", rows.error().message);
-    ++report.errors;
-    return report;
-  }
-
-  for (const auto& row : *rows) {
-    if (stopping()) {
-      break; // the rest waits for the next start-up
+  query.limit = k_rows_per_page;
+  for (;;) {
+    auto rows = m_ledger.find(query);
+    if (!rows) {
+      log::error(
+          k_component, "cannot read the ledger: {}", rows.error().message);
+      ++report.errors;
+      return report;
     }
-    if (tasks && !row.task_id.empty()) {
-      const auto it = tasks->find(row.task_id);
-      const docker::Task* task = it == tasks->end() ? nullptr : &it->second;
-      if (task == nullptr || docker::is_terminal_task_state(task->state)) {
-        settle_row(row, task, now, deadline, report);
-        continue;
+    for (const auto& row : *rows) {
+      if (stopping()) {
+        return report; // the rest waits for the next start-up
       }
-      renew_lease(row, now, deadline, report);
+      check_row(row, tasks, now, deadline, report);
     }
-    mark_if_expired(row, now, report);
+    if (rows->size() < k_rows_per_page) {
+      return report;
+    }
+    query.after = ledger::PageAfter{rows->back().created_ms, rows->back().id};
   }
-  return report;
+}
+
+void TaskWatcher::check_row(const ledger::Issuance& row,
+                            const std::optional<TaskMap>& tasks,
+                            std::int64_t now,
+                            Deadline deadline,
+                            TickReport& report) {
+  if (tasks && !row.task_id.empty()) {
+    const auto it = tasks->find(row.task_id);
+    const docker::Task* task = it == tasks->end() ? nullptr : &it->second;
+    if (task == nullptr || docker::is_terminal_task_state(task->state)) {
+      settle_row(row, task, now, deadline, report);
+      return;
+    }
+    renew_lease(row, now, deadline, report);
+  }
+  mark_if_expired(row, now, report);
 }
 
 void TaskWatcher::mark_if_expired(const ledger::Issuance& row,
@@ -242,12 +260,12 @@ void TaskWatcher::settle_row(const ledger::Issuance& row,
     m_options.on_revoked(row.kind, "task_ended");
   }
   log::info(k_component,
-            "revoked issuance={} task={} secret={} accessor={} reason=\"{}\"",
+            "revoked issuance={} task={} secret={} accessor={} reason={}",
             row.id,
-            row.task_id,
-            row.secret,
+            log::value(row.task_id),
+            log::value(row.secret),
             row.accessor,
-            reason);
+            log::value(reason));
 }
 
 void TaskWatcher::renew_lease(const ledger::Issuance& row,

@@ -104,6 +104,13 @@ private:
   bool stopping();
   // Swarm's tasks by ID; nullopt without Engine API access or an answer.
   std::optional<TaskMap> list_tasks(Deadline deadline);
+  // One live row: settled if its task has ended, else renewed or marked
+  // expired as due.
+  void check_row(const ledger::Issuance& row,
+                 const std::optional<TaskMap>& tasks,
+                 std::int64_t now_ms,
+                 Deadline deadline,
+                 TickReport& report);
   void mark_if_expired(const ledger::Issuance& row,
                        std::int64_t now_ms,
                        TickReport& report);

@@ -1,5 +1,7 @@
 #include "core/docker/engine_client.hpp"
 
+#include "core/docker/bounded_sink.hpp"
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -14,21 +16,6 @@ namespace {
 constexpr std::string_view k_api = "/v1.41";
 constexpr std::size_t k_max_reply_bytes = std::size_t{64} << 20;
 constexpr const char* k_default_socket = "/var/run/docker.sock";
-
-struct Sink {
-  std::string data;
-  bool overflow = false;
-};
-
-size_t on_data(char* ptr, size_t size, size_t count, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  if (sink->data.size() + size * count > k_max_reply_bytes) {
-    sink->overflow = true;
-    return 0;
-  }
-  sink->data.append(ptr, size * count);
-  return size * count;
-}
 
 bool is_socket(const std::string& path) {
   struct stat st {};
@@ -147,7 +134,7 @@ Result<EngineClient::Reply> EngineClient::call(std::string_view method,
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(
       headers, curl_slist_free_all);
 
-  Sink sink;
+  BoundedSink sink(k_max_reply_bytes);
   CURL* c = curl.get();
   if (!m_endpoint.unix_socket.empty()) {
     curl_easy_setopt(
@@ -161,7 +148,7 @@ Result<EngineClient::Reply> EngineClient::call(std::string_view method,
         c, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
   }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, BoundedSink::write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_NOPROXY, "*");

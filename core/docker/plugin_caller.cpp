@@ -1,5 +1,6 @@
 #include "core/docker/plugin_caller.hpp"
 
+#include "core/docker/bounded_sink.hpp"
 #include "core/docker/protocol.hpp"
 #include "core/util/base64.hpp"
 
@@ -13,21 +14,6 @@ namespace vsp::docker {
 namespace {
 
 constexpr std::size_t k_max_reply_bytes = 4 << 20;
-
-struct Sink {
-  std::string data;
-  bool overflow = false;
-};
-
-size_t on_data(char* ptr, size_t size, size_t count, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  if (sink->data.size() + size * count > k_max_reply_bytes) {
-    sink->overflow = true;
-    return 0;
-  }
-  sink->data.append(ptr, size * count);
-  return size * count;
-}
 
 enum class Verb { get, post };
 
@@ -55,7 +41,7 @@ Result<std::string> exchange(const std::string& socket_path,
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(
       headers, curl_slist_free_all);
 
-  Sink sink;
+  BoundedSink sink(k_max_reply_bytes);
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket_path.c_str());
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
@@ -66,7 +52,7 @@ Result<std::string> exchange(const std::string& socket_path,
         c, CURLOPT_POSTFIELDSIZE, static_cast<long>(payload.size()));
   }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, BoundedSink::write);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(

@@ -1,5 +1,7 @@
 #include "core/docker/secret_request.hpp"
 
+#include "core/util/log.hpp"
+
 #include <fmt/format.h>
 
 #include <strings.h>
@@ -147,7 +149,7 @@ std::string describe(const SecretRequest& request) {
     if (!out.empty()) {
       out += ' ';
     }
-    out += fmt::format("{}={}", key, value);
+    out += fmt::format("{}={}", key, log::value(value));
   };
   add("task", request.task_id);
   add("service", request.service_name);

@@ -207,8 +207,7 @@ Status Issuer::with_login(Deadline deadline, const LoginStep& step) {
         deadline.expired()) {
       return status;
     }
-    log::warn("issuer",
-              "the plugin's Vault token was refused; logging in again");
+    log::warn("issuer", "the Vault token was refused; logging in again");
     m_login.invalidate(*login);
   }
 }

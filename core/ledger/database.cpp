@@ -360,6 +360,20 @@ std::int64_t Database::changes() const {
   return sqlite3_changes64(m_handle);
 }
 
+std::int64_t Database::memory_bytes() const {
+  std::int64_t total = 0;
+  for (const int what : {SQLITE_DBSTATUS_CACHE_USED,
+                         SQLITE_DBSTATUS_SCHEMA_USED,
+                         SQLITE_DBSTATUS_STMT_USED}) {
+    int current = 0;
+    int highest = 0;
+    if (sqlite3_db_status(m_handle, what, &current, &highest, 0) == SQLITE_OK) {
+      total += current;
+    }
+  }
+  return total;
+}
+
 Error Database::error(int rc) const {
   return sqlite_error(m_path,
                       rc,

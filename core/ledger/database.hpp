@@ -120,6 +120,9 @@ public:
   bool read_only() const;
   bool in_transaction() const;
   std::int64_t changes() const;
+  // Heap memory SQLite holds for this connection: its page cache (capped
+  // by the cache_size pragma), schema and prepared statements.
+  std::int64_t memory_bytes() const;
 
   // The Error for result code `rc` of the last call on this connection.
   Error error(int rc) const;

@@ -87,6 +87,14 @@ struct HistoryEntry {
 
 enum class Order { newest_first, oldest_first };
 
+// Where a listing in pages resumes: the last row of the previous page.
+// Rows are ordered by creation time, then ID, so a page never repeats or
+// skips a row, whatever changes state in between.
+struct PageAfter {
+  std::int64_t created_ms = 0;
+  std::string id;
+};
+
 // Filters for Ledger::find(); every filter present must hold.
 struct Query {
   std::optional<std::string> id_prefix; // an issuance ID or its start
@@ -99,7 +107,8 @@ struct Query {
   std::vector<State> states; // any of these; empty: every state
   std::optional<std::int64_t> created_from_ms;  // inclusive
   std::optional<std::int64_t> created_until_ms; // exclusive
-  std::size_t limit = 0;                        // 0: no limit
+  std::optional<PageAfter> after; // only rows past this one, in `order`
+  std::size_t limit = 0;          // 0: no limit
   Order order = Order::newest_first;
 };
 

@@ -331,6 +331,25 @@ Result<Current> read_current(Database& db, const std::string& id) {
   return Current{*state, (*select)->text(1)};
 }
 
+// One change to an existing row in a transaction of its own: `change` gets
+// the row's current state and writes; the transaction commits if it
+// succeeds.
+template <typename Change>
+Status change_row(Database& db, const std::string& id, Change&& change) {
+  auto transaction = Transaction::begin(db);
+  if (!transaction.ok()) {
+    return transaction.error();
+  }
+  auto current = read_current(db, id);
+  if (!current.ok()) {
+    return current.error();
+  }
+  if (auto done = change(*current); !done.ok()) {
+    return done;
+  }
+  return transaction->commit();
+}
+
 Status update_row(Database& db,
                   const std::string& id,
                   const Current& current,
@@ -507,39 +526,33 @@ Status Ledger::record_renewed(const std::string& id,
     return ok;
   }
   const std::int64_t at = now();
-  auto transaction = Transaction::begin(*m_db);
-  if (!transaction.ok()) {
-    return transaction.error();
-  }
-  auto current = read_current(*m_db, id);
-  if (!current.ok()) {
-    return current.error();
-  }
-  if (current->state != State::issued) {
-    return ledger_error(ErrorKind::invalid_input,
-                        "ledger_transition",
-                        m_path,
-                        fmt::format("issuance {} is {}; only an issued one "
-                                    "can be renewed",
-                                    id,
-                                    to_string(current->state)));
-  }
-  auto update = m_db->prepare(
-      "UPDATE issuance SET ttl_s = ?1, expires_ms = ?2 WHERE id = ?3");
-  if (!update.ok()) {
-    return update.error();
-  }
-  bind_all(**update, {ttl_s, expires_ms, id});
-  if (auto done = (*update)->run(); !done.ok()) {
-    return done;
-  }
-  const auto reason = fmt::format("renewed for {}s", ttl_s);
-  if (auto done = insert_history(
-          *m_db, id, at, State::issued, State::issued, reason, Actor::poller);
-      !done.ok()) {
-    return done;
-  }
-  return transaction->commit();
+  return change_row(*m_db, id, [&](const Current& current) -> Status {
+    if (current.state != State::issued) {
+      return ledger_error(ErrorKind::invalid_input,
+                          "ledger_transition",
+                          m_path,
+                          fmt::format("issuance {} is {}; only an issued one "
+                                      "can be renewed",
+                                      id,
+                                      to_string(current.state)));
+    }
+    auto update = m_db->prepare(
+        "UPDATE issuance SET ttl_s = ?1, expires_ms = ?2 WHERE id = ?3");
+    if (!update.ok()) {
+      return update.error();
+    }
+    bind_all(**update, {ttl_s, expires_ms, id});
+    if (auto done = (*update)->run(); !done.ok()) {
+      return done;
+    }
+    return insert_history(*m_db,
+                          id,
+                          at,
+                          State::issued,
+                          State::issued,
+                          fmt::format("renewed for {}s", ttl_s),
+                          Actor::poller);
+  });
 }
 
 Status Ledger::set_state(const std::string& id,
@@ -569,44 +582,32 @@ Status Ledger::transition(const std::string& id,
     return ok;
   }
   const std::int64_t at = now();
-  auto transaction = Transaction::begin(*m_db);
-  if (!transaction.ok()) {
-    return transaction.error();
-  }
-  auto current = read_current(*m_db, id);
-  if (!current.ok()) {
-    return current.error();
-  }
-  if (current->state == to && outcome == nullptr) {
-    return ok_status(); // already there: nothing to record
-  }
-  if (current->state == to) {
-    return ledger_error(
-        ErrorKind::invalid_input,
-        "ledger_transition",
-        m_path,
-        fmt::format("issuance {} is already {}", id, to_string(to)));
-  }
-  if (!can_move(current->state, to)) {
-    return ledger_error(ErrorKind::invalid_input,
-                        "ledger_transition",
-                        m_path,
-                        fmt::format("issuance {} is {}; it cannot become {}",
-                                    id,
-                                    to_string(current->state),
-                                    to_string(to)));
-  }
-
-  if (auto done = update_row(*m_db, id, *current, to, at, reason, outcome);
-      !done.ok()) {
-    return done;
-  }
-  if (auto done =
-          insert_history(*m_db, id, at, current->state, to, reason, actor);
-      !done.ok()) {
-    return done;
-  }
-  return transaction->commit();
+  return change_row(*m_db, id, [&](const Current& current) -> Status {
+    if (current.state == to && outcome == nullptr) {
+      return ok_status(); // already there: nothing to record
+    }
+    if (current.state == to) {
+      return ledger_error(
+          ErrorKind::invalid_input,
+          "ledger_transition",
+          m_path,
+          fmt::format("issuance {} is already {}", id, to_string(to)));
+    }
+    if (!can_move(current.state, to)) {
+      return ledger_error(ErrorKind::invalid_input,
+                          "ledger_transition",
+                          m_path,
+                          fmt::format("issuance {} is {}; it cannot become {}",
+                                      id,
+                                      to_string(current.state),
+                                      to_string(to)));
+    }
+    if (auto done = update_row(*m_db, id, current, to, at, reason, outcome);
+        !done.ok()) {
+      return done;
+    }
+    return insert_history(*m_db, id, at, current.state, to, reason, actor);
+  });
 }
 
 Result<Issuance> Ledger::get(const std::string& id) {
@@ -752,6 +753,11 @@ Result<Stats> Ledger::stats() {
   stats.file_bytes = file_size(m_path);
   stats.wal_bytes = file_size(m_path + "-wal");
   return stats;
+}
+
+std::int64_t Ledger::memory_bytes() {
+  std::lock_guard lock(m_mutex);
+  return m_db->memory_bytes();
 }
 
 Result<std::int64_t> Ledger::prune(std::int64_t cutoff_ms) {

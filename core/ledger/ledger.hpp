@@ -107,6 +107,9 @@ public:
   // Row counts by state and the size of the file and its WAL.
   Result<Stats> stats();
 
+  // Heap memory SQLite holds for this handle (Database::memory_bytes).
+  std::int64_t memory_bytes();
+
   // Deletes settled rows (revoked, expired, failed) whose state changed
   // before `cutoff_ms`, with their history, in short batches so writers
   // are not held up. Returns how many rows went.

@@ -149,6 +149,18 @@ void add_time_range(Select& select, const Query& query) {
   }
 }
 
+void add_page_after(Select& select, const Query& query) {
+  if (!query.after) {
+    return;
+  }
+  const char* past = query.order == Order::newest_first ? "<" : ">";
+  select.sql += fmt::format(
+      " AND (created_ms {0} ? OR (created_ms = ? AND id {0} ?))", past);
+  select.params.emplace_back(query.after->created_ms);
+  select.params.emplace_back(query.after->created_ms);
+  select.params.emplace_back(query.after->id);
+}
+
 } // namespace
 
 void bind_all(Statement& statement, const std::vector<Param>& params) {
@@ -232,6 +244,7 @@ Result<Select> select_for(const std::string& path, const Query& query) {
   add_equal(select, "lease_id", query.lease_id);
   add_states(select, query.states);
   add_time_range(select, query);
+  add_page_after(select, query);
 
   select.sql += query.order == Order::newest_first
                     ? " ORDER BY created_ms DESC, id DESC"

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -74,6 +75,26 @@ void write_all(int fd, const std::string& line) {
 }
 
 } // namespace
+
+std::string value(std::string_view text) {
+  const bool plain =
+      !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u > 0x20 && u != 0x7f && c != '"' && c != '\\' && c != '=';
+      });
+  if (plain) {
+    return std::string(text);
+  }
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+    }
+    out += c;
+  }
+  out += '"';
+  return out;
+}
 
 bool parse_level(std::string_view text, Level& out) {
   for (const Level l : {Level::error, Level::warn, Level::info, Level::debug}) {

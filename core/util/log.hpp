@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <string>
 #include <string_view>
 
 namespace vsp::log {
@@ -23,6 +24,12 @@ inline bool enabled(Level l) {
 // Errors and warnings go to stderr, the rest to stdout, each in one write(2)
 // so lines from different threads never interleave.
 void write(Level level, std::string_view component, std::string_view message);
+
+// A value for a key=value field: bare when it is a plain word, otherwise
+// in double quotes with '"' and '\\' escaped, so a value taken from a
+// request (a secret name with a space and "reason=", say) cannot pose as
+// another field. Control characters are escaped when the line is written.
+std::string value(std::string_view text);
 
 // Where lines go; tests point these at pipes or files. -1 restores stdio.
 void set_fds(int out_fd, int err_fd);

@@ -96,7 +96,7 @@ check_denied_secret() {
   task=$(sandbox_tasks_in_state admin failed | head -1)
   got=$(grep -F "refused task=$task" "$T/log/plugin.err" || true)
   [ -n "$got" ] || fail "the plugin's log does not name task $task"
-  grep -qF 'does not allow policy "admin"' <<<"$got" \
+  grep -qF 'does not allow policy \"admin\"' <<<"$got" \
     || fail "the plugin's log line for task $task has no reason: $got"
   step "refused secret: task $task failed, dockerd's debug log and the"
   step "  plugin's log give the reason"

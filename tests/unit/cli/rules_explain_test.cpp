@@ -221,3 +221,41 @@ TEST_CASE("vsp simulate --dry-run decides without Vault", "[cli][binary]") {
                       "it cannot go with --socket\n");
   }
 }
+
+TEST_CASE("vsp shows control characters from requests escaped on a terminal",
+          "[cli][binary]") {
+  // A service's creator picks its names; on the operator's terminal they
+  // must not set the title, clear the screen or overwrite a line. script(1)
+  // (util-linux) gives vsp a terminal; through a pipe the bytes pass as is.
+  TempDir dir;
+  const std::string rules = dir.write("rules.yaml", k_rules);
+  const std::string request =
+      dir.write("request.json",
+                R"({"SecretName":"app-\u001b]0;owned\u0007x\u001b[2J",)"
+                R"("ServiceName":"web\rEVIL"})");
+  const std::string command = binary_path("cli/vsp") +
+                              " rules explain --rules " + rules +
+                              " --request " + request;
+  auto r = run_command("/usr/bin/script",
+                       {"-qec", command, "/dev/null"},
+                       {"PATH=/usr/bin:/bin", "TERM=xterm"});
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find(R"(secret "app-\x1b]0;owned\x07x\x1b[2J" of service )"
+                   R"("web\x0dEVIL")") != std::string::npos);
+  CHECK(r.out.find("\x1b]") == std::string::npos);
+  CHECK(r.out.find("\x1b[2J") == std::string::npos);
+  CHECK(r.out.find("\x1b[32mmatched\x1b[0m") != std::string::npos);
+
+  auto piped = run_vsp({"rules",
+                        "explain",
+                        "--rules",
+                        rules,
+                        "--request",
+                        request,
+                        "--format",
+                        "json"},
+                       k_env);
+  REQUIRE(piped.status == 0);
+  CHECK(json::parse(piped.out)["request"]["SecretName"] ==
+        "app-\x1b]0;owned\x07x\x1b[2J");
+}

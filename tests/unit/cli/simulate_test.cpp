@@ -100,10 +100,35 @@ TEST_CASE("vsp simulate carries a request out in-process",
     CHECK(json::parse(r.out).at("unwrapped") ==
           json{{"note", "the value is not wrapped"}});
   }
-  SECTION("a Vault failure is the plugin's Err") {
+  SECTION("a Vault failure is the plugin's Err, and exit status 2") {
     auto r = f.simulate({"--secret", "kv-missing"});
-    CHECK(r.status == 3);
+    CHECK(r.status == 2);
     CHECK_THAT(r.out, Catch::Contains("answer:      Err\nerr:         vsp: "));
+    CHECK_THAT(r.err,
+               Catch::StartsWith("vsp: error: not issued: the rules allow it "
+                                 "but Vault failed"));
+  }
+  SECTION("a token Vault refuses is not a refusal by the rules") {
+    f.env = {"PATH=/usr/bin:/bin",
+             "HOME=" + f.dir.file("nobody"),
+             "VAULT_ADDR=" + f.target->address,
+             "VAULT_TOKEN=hvs.AAAAAAAAAAAAAAAAAAAAAAAA"};
+    auto r = f.simulate({"--secret", "kv-db"});
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains("operator's own token"));
+    CHECK_THAT(r.err, Catch::Contains("invalid or expired token"));
+    CHECK(r.err.find("hvs.AAAA") == std::string::npos);
+  }
+  SECTION("what it issues is in no ledger, and it says how to revoke it") {
+    auto r = f.simulate({"--secret", "tok-a", "--task-id", "t4"});
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out,
+               Catch::Contains("ledger:      not recorded (in-process: no "
+                               "plugin, no task watcher); it lives until its "
+                               "TTL ends or `vsp revoke --accessor "));
+    auto j = f.simulate(
+        {"--secret", "tok-a", "--task-id", "t5", "--format", "json"});
+    CHECK(json::parse(j.out).at("issued").at("recorded") == false);
   }
   SECTION("the token from ~/.vault-token, as the vault CLI keeps it") {
     f.dir.write(".vault-token", read_file(f.setup.plugin_token_file) + "\n");

@@ -1,4 +1,5 @@
 #include "cli/table.hpp"
+#include "cli/terminal.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -29,4 +30,36 @@ TEST_CASE("paint leaves text alone without colour", "[cli]") {
   CHECK(paint("x", Colour::red, Colouring::off) == "x");
   CHECK(paint("x", Colour::red, Colouring::on) == "\033[31mx\033[0m");
   CHECK(paint("", Colour::red, Colouring::on).empty());
+}
+
+TEST_CASE("TerminalSafeBuf shows control characters but keeps colours",
+          "[cli]") {
+  std::ostringstream target;
+  {
+    TerminalSafeBuf safe(target.rdbuf());
+    std::ostream out(&safe);
+    // A task name that would set the window title, clear the screen and
+    // overwrite its own line; then one of our colour codes.
+    out << "task=a\x1b]0;owned\x07 b\r\x1b[2J\x1b[H\b\x7f c\n"
+        << paint("issued", Colour::green, Colouring::on) << "\tok\n"
+        << "\x1b[31;1"; // unfinished at the end
+  }
+  CHECK(target.str() == "task=a\\x1b]0;owned\\x07 b\\x0d\\x1b[2J\\x1b[H"
+                        "\\x08\\x7f c\n"
+                        "\x1b[32missued\x1b[0m\tok\n"
+                        "\\x1b[31;1");
+  // A colour code longer than any paint() writes is shown, not obeyed.
+  std::ostringstream longer;
+  {
+    TerminalSafeBuf safe(longer.rdbuf());
+    std::ostream out(&safe);
+    out << "\x1b[" << std::string(40, '1') << "m.";
+  }
+  CHECK(longer.str().rfind("\\x1b[", 0) == 0);
+}
+
+TEST_CASE("printable escapes control characters for stdio messages", "[cli]") {
+  CHECK(printable("plain \"name\"\tand\nlines") ==
+        "plain \"name\"\tand\nlines");
+  CHECK(printable("a\x1b[2Jb\rc") == "a\\x1b[2Jb\\x0dc");
 }

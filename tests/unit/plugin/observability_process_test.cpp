@@ -197,6 +197,8 @@ TEST_CASE("vsp-plugin counts what it does in /metrics while it runs",
       1);
   CHECK(sample(m, R"(vsp_ledger_entries{state="issued"})") == 3);
   CHECK(sample(m, R"(vsp_ledger_entries{state="revoked"})") == 0);
+  CHECK(sample(m, "vsp_ledger_memory_bytes") > 10e3);
+  CHECK(sample(m, "vsp_ledger_memory_bytes") < 4e6);
   CHECK(sample(m, "vsp_login_valid") == 1);
   CHECK(sample(m, "vsp_login_ttl_seconds") > 3000); // a 1h token
   CHECK(sample(m, "vsp_http_connections") >= 1);

@@ -104,6 +104,17 @@ TEST_CASE("Plugin::handle answers Activate and unknown paths", "[plugin]") {
   CHECK(json::parse(unknown.body)["Err"] ==
         "vsp: unknown endpoint /VolumeDriver.Mount (this plugin implements "
         "/Plugin.Activate and /SecretProvider.GetSecret)");
+
+  // GetSecret mints: only Docker's POST is answered.
+  for (const char* method : {"GET", "PUT", "DELETE"}) {
+    INFO(method);
+    auto other = plugin.handle(
+        {method, "/SecretProvider.GetSecret", request_for("x", "t1")});
+    CHECK(other.status == 405);
+    CHECK(json::parse(other.body)["Err"] ==
+          fmt::format("vsp: /SecretProvider.GetSecret takes POST, not {}",
+                      method));
+  }
 }
 
 TEST_CASE("Plugin::handle refuses bad requests with a specific Err",

@@ -144,6 +144,43 @@ TEST_CASE("TaskWatcher revokes what ended tasks hold",
   }
 }
 
+TEST_CASE("TaskWatcher reads the ledger in pages and misses no row",
+          "[watcher][ledger][emulator]") {
+  // More live rows than one page holds; every second task has ended, so
+  // rows change state while the watcher pages past them.
+  test::LedgerFixture f;
+  std::string why;
+  if (!f.start(&why, ledger::Access::read_write)) {
+    VSP_SKIP(why);
+  }
+  FakeSwarm swarm;
+  constexpr int k_tasks = 600;
+  for (int i = 0; i < k_tasks; ++i) {
+    const std::string task = "t-" + std::to_string(i);
+    swarm.set(task, "running");
+    f.get_secret("app-db", task);
+  }
+  for (int i = 0; i < k_tasks; i += 2) {
+    swarm.set("t-" + std::to_string(i), "shutdown");
+  }
+  WatcherOptions options;
+  options.absent_grace = 0ms;
+  TaskWatcher watcher(*f.ledger, *f.client, *f.login, swarm.lister(), options);
+  const TickReport report = watcher.tick();
+  CHECK(report.errors == 0);
+  CHECK(report.revoked == k_tasks / 2);
+  ledger::Query issued;
+  issued.states = {ledger::State::issued};
+  CHECK(f.ledger->find(issued)->size() == k_tasks / 2);
+  ledger::Query revoked;
+  revoked.states = {ledger::State::revoked};
+  const auto revoked_rows = f.ledger->find(revoked);
+  REQUIRE(revoked_rows.ok());
+  for (const auto& row : *revoked_rows) {
+    CHECK(std::stoi(row.task_id.substr(2)) % 2 == 0);
+  }
+}
+
 TEST_CASE("TaskWatcher keeps a crash-looping task to its live credentials",
           "[watcher][ledger][emulator]") {
   // vault-k8s#210: a task that fails over and over must not pile up live

@@ -622,6 +622,52 @@ TEST_CASE("Ledger::find answers every filter", "[ledger]") {
   }
 }
 
+TEST_CASE("Ledger::find pages through rows created in the same millisecond",
+          "[ledger]") {
+  TempDir dir;
+  TestClock clock;
+  auto ledger = queried_ledger(dir, clock);
+  // Three more rows share one creation time with each other: a page
+  // boundary may fall between them.
+  for (const char* id :
+       {"aa00000000000009", "aa00000000000007", "aa00000000000008"}) {
+    auto intent = make_intent(id, "t9", "web", "db", "n1");
+    intent.created_ms = 3000;
+    require_ok(ledger->record_intent(intent));
+  }
+  for (const Order order : {Order::oldest_first, Order::newest_first}) {
+    Query all;
+    all.order = order;
+    const auto expected = found(*ledger, all);
+    REQUIRE(expected.size() == 9);
+    for (const std::size_t page : {1, 2, 4}) {
+      Query query = all;
+      query.limit = page;
+      std::vector<std::string> paged;
+      for (;;) {
+        auto rows = ledger->find(query);
+        REQUIRE(rows.ok());
+        for (const auto& row : *rows) {
+          paged.push_back(row.id);
+        }
+        if (rows->size() < page) {
+          break;
+        }
+        query.after = PageAfter{rows->back().created_ms, rows->back().id};
+      }
+      INFO("page size " << page);
+      CHECK(paged == expected);
+    }
+  }
+  Query query;
+  query.order = Order::oldest_first;
+  query.after = PageAfter{3000, "aa00000000000008"};
+  query.limit = 3;
+  CHECK(found(*ledger, query) == std::vector<std::string>{"aa00000000000009",
+                                                          "cd00000000000003",
+                                                          "cd00000000000004"});
+}
+
 TEST_CASE("Ledger::live_by_task, duplicates and stats", "[ledger]") {
   TempDir dir;
   TestClock clock;

@@ -35,3 +35,14 @@ TEST_CASE("log lines escape control characters from requests", "[util]") {
   CHECK(out.find('\0') == std::string::npos);
   CHECK(out.find("forged") != std::string::npos);
 }
+
+TEST_CASE("log::value keeps a field from posing as another", "[util]") {
+  CHECK(log::value("task-42") == "task-42");
+  CHECK(log::value("web_1.2/x:y") == "web_1.2/x:y");
+  CHECK(log::value("") == R"("")");
+  // A secret name chosen to forge "reason=" in a refusal line.
+  CHECK(log::value(R"(db reason="ok")") == R"("db reason=\"ok\"")");
+  CHECK(log::value("a=b") == R"("a=b")");
+  CHECK(log::value(R"(C:\path)") == R"("C:\\path")");
+  CHECK(log::value("tab\there") == "\"tab\there\"");
+}
