@@ -12,9 +12,9 @@
 #   scripts/test.sh -L unit      # extra arguments go to the first ctest
 #
 # VSP_TEST_ASAN=0 leaves out the sanitized unit and emulator tests,
-# VSP_TEST_FUZZ=0 the fuzzers and VSP_TEST_TIDY=0 clang-tidy (the longest
-# stage: see docs/reliability.md#clang-tidy); VSP_FUZZ_SECONDS (default 60)
-# is each fuzzer's time.
+# VSP_TEST_FUZZ=0 the fuzzers and VSP_TEST_TIDY=0 clang-tidy (16 minutes
+# on 2 cores: docs/reliability.md#clang-tidy); VSP_FUZZ_SECONDS (default
+# 60) is each fuzzer's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
