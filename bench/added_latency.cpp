@@ -20,7 +20,6 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
 #include <iostream>
 
 using namespace vsp;
@@ -98,14 +97,16 @@ int main(int argc, char** argv) try {
         .ok();
   };
 
-  json out{{"benchmark", "added_latency"},
-           {"backend_latency_ms", latency_ms},
-           {"seconds_per_phase", duration.count() / 1000.0},
-           {"rounds", rounds},
-           {"levels", json::array()}};
+  json out{
+      {"benchmark", "added_latency"},
+      {"backend_latency_ms", latency_ms},
+      {"seconds_per_phase", std::chrono::duration<double>(duration).count()},
+      {"rounds", rounds},
+      {"levels", json::array()}};
   long generation = 0;
   for (const int c : levels) {
     std::vector<PluginConnection> connections;
+    connections.reserve(static_cast<std::size_t>(c));
     for (int i = 0; i < c; ++i) {
       connections.emplace_back(plugin.socket());
     }
@@ -138,12 +139,12 @@ int main(int argc, char** argv) try {
     level["ratio_p99"] = to_json(spread(r99));
     level["ratio_throughput"] = to_json(spread(rrps));
     out["levels"].push_back(level);
-    std::fprintf(stderr,
-                 "added_latency: c=%d p50 x%.3f p99 x%.3f rps x%.3f\n",
-                 c,
-                 spread(r50).median,
-                 spread(r99).median,
-                 spread(rrps).median);
+    std::cerr << fmt::format(
+        "added_latency: c={} p50 x{:.3f} p99 x{:.3f} rps x{:.3f}\n",
+        c,
+        spread(r50).median,
+        spread(r99).median,
+        spread(rrps).median);
   }
   std::cout << out.dump() << '\n';
   return 0;

@@ -30,6 +30,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -172,7 +173,7 @@ int main(int argc, char** argv) {
     } else if (flag == "--port") {
       port = static_cast<unsigned>(std::atoi(argv[i + 1]));
     } else {
-      std::fprintf(stderr, "fake_vault: unknown flag %s\n", argv[i]);
+      std::cerr << "fake_vault: unknown flag " << flag << '\n';
       return 2;
     }
   }
@@ -202,14 +203,18 @@ int main(int argc, char** argv) {
                                         600u,
                                         MHD_OPTION_END);
   if (daemon == nullptr) {
-    std::fprintf(stderr, "fake_vault: cannot listen\n");
+    std::cerr << "fake_vault: cannot listen\n";
     return 1;
   }
   const MHD_DaemonInfo* info =
       MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
   const std::string tmp = ready_file + ".tmp";
   std::ofstream(tmp) << fmt::format("http://127.0.0.1:{}\n", info->port);
-  std::rename(tmp.c_str(), ready_file.c_str());
+  if (std::rename(tmp.c_str(), ready_file.c_str()) != 0) {
+    std::cerr << "fake_vault: cannot write " << ready_file << '\n';
+    MHD_stop_daemon(daemon);
+    return 1;
+  }
 
   int signal_number = 0;
   sigwait(&stop, &signal_number);

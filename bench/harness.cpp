@@ -346,6 +346,7 @@ Phase run_load(int threads,
   Phase phase;
   std::atomic<bool> stop{false};
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(threads));
   const auto started = Clock::now();
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
@@ -382,6 +383,7 @@ long run_count(int threads,
   std::atomic<long> next{0};
   std::atomic<long> failures{0};
   std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(threads));
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       for (long i = next++; i < total; i = next++) {

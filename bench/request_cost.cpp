@@ -149,6 +149,7 @@ json concurrent(PluginProcess& plugin,
                 int threads,
                 long tasks) {
   std::vector<PluginConnection> connections;
+  connections.reserve(static_cast<std::size_t>(threads));
   for (int i = 0; i < threads; ++i) {
     connections.emplace_back(plugin.socket());
   }

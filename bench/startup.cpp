@@ -31,6 +31,7 @@ namespace {
 
 std::vector<char*> c_strings(std::vector<std::string>& items) {
   std::vector<char*> out;
+  out.reserve(items.size() + 1);
   for (auto& item : items) {
     out.push_back(item.data());
   }
@@ -105,6 +106,7 @@ int main(int argc, char** argv) try {
   one_start(binary, env, socket, dir.file("plugin.log")); // page cache warm
 
   std::vector<double> times;
+  times.reserve(static_cast<std::size_t>(runs));
   for (int i = 0; i < runs; ++i) {
     times.push_back(one_start(binary, env, socket, dir.file("plugin.log")));
   }

@@ -74,6 +74,7 @@ int main(int argc, char** argv) try {
     long total = 1; // the login's
     for (const int c : levels) {
       std::vector<PluginConnection> connections;
+      connections.reserve(static_cast<std::size_t>(c));
       for (int i = 0; i < c; ++i) {
         connections.emplace_back(plugin.socket());
       }

@@ -396,6 +396,7 @@ void print_summary(const std::vector<Entry>& entries) {
     }
   }
   std::vector<std::string> parts;
+  parts.reserve(states.size());
   for (const auto& [name, n] : states) {
     parts.push_back(fmt::format("{} {}", n, name));
   }

@@ -167,7 +167,7 @@ std::vector<Candidate> listed_choices(const CLI::Option* opt) {
 bool names_a_path(const CLI::Option* opt) {
   static const std::set<std::string> k_path_names{
       "socket", "request", "rules", "ledger", "file", "output", "ca-cert"};
-  const std::string name = opt->get_single_name();
+  const std::string& name = opt->get_single_name();
   const std::string type = opt->get_type_name();
   return k_path_names.count(name) > 0 ||
          name.find("file") != std::string::npos ||
@@ -277,6 +277,7 @@ Completion next_word(const LineState& s,
   const auto subs = visible_subcommands(*s.command);
   if (!subs.empty()) {
     std::vector<Candidate> all;
+    all.reserve(subs.size());
     for (const CLI::App* sub : subs) {
       all.push_back({sub->get_name(), sub->get_description()});
     }

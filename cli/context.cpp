@@ -109,9 +109,11 @@ std::string format_time_ms(std::int64_t ms) {
   }
   const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
   char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &utc);
+  if (::gmtime_r(&seconds, &utc) == nullptr ||
+      std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &utc) == 0) {
+    return "-";
+  }
   return text;
 }
 
@@ -121,16 +123,19 @@ Progress::Progress(std::string label, std::size_t total)
 
 Progress::~Progress() {
   if (m_shown) {
-    std::fprintf(stderr, "\r\033[K");
-    std::fflush(stderr);
+    // Best effort, and past std::cerr's terminal guard on purpose: the
+    // line is redrawn with \r and ESC [K.
+    (void)std::fputs("\r\033[K", stderr);
+    (void)std::fflush(stderr);
   }
 }
 
 void Progress::step() {
   ++m_done;
   if (m_shown) {
-    std::fprintf(stderr, "\r%s %zu/%zu", m_label.c_str(), m_done, m_total);
-    std::fflush(stderr);
+    (void)std::fprintf(
+        stderr, "\r%s %zu/%zu", m_label.c_str(), m_done, m_total);
+    (void)std::fflush(stderr);
   }
 }
 

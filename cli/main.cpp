@@ -4,10 +4,12 @@
 
 #include "core/util/log.hpp"
 
-#include <cstdio>
 #include <exception>
+#include <iostream>
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   CLI::App app{"vsp: Vault secrets for Docker Swarm, operator tool", "vsp"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("vsp ") + VSP_VERSION);
@@ -35,28 +37,32 @@ int main(int argc, char** argv) {
     // Bad command lines are bad input like any other: exit 1 and one
     // `vsp: error:` line, whatever CLI11's own code for the case.
     if (argc < 2) {
-      std::fprintf(stderr, "%s", app.help().c_str());
-      std::fprintf(stderr, "vsp: error: name a subcommand\n");
+      std::cerr << app.help() << "vsp: error: name a subcommand\n";
       return vsp::cli::k_exit_usage;
     }
     if (app.get_subcommands().empty() && argv[1][0] != '-') {
-      std::fprintf(stderr,
-                   "vsp: error: unknown subcommand \"%s\"; see vsp --help\n",
-                   vsp::cli::printable(argv[1]).c_str());
+      std::cerr << "vsp: error: unknown subcommand \""
+                << vsp::cli::printable(argv[1]) << "\"; see vsp --help\n";
       return vsp::cli::k_exit_usage;
     }
-    std::fprintf(stderr,
-                 "vsp: error: %s; see --help\n",
-                 vsp::cli::printable(e.what()).c_str());
+    std::cerr << "vsp: error: " << vsp::cli::printable(e.what())
+              << "; see --help\n";
     return vsp::cli::k_exit_usage;
   } catch (const vsp::cli::CommandError& e) {
-    std::fprintf(
-        stderr, "vsp: error: %s\n", vsp::cli::printable(e.what()).c_str());
+    std::cerr << "vsp: error: " << vsp::cli::printable(e.what()) << '\n';
     return e.status();
-  } catch (const std::exception& e) {
-    std::fprintf(
-        stderr, "vsp: error: %s\n", vsp::cli::printable(e.what()).c_str());
-    return vsp::cli::k_exit_usage;
   }
   return vsp::cli::k_exit_ok;
+}
+
+} // namespace
+
+// The one catch for what run() lets through, its set-up included.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "vsp: error: " << vsp::cli::printable(e.what()) << '\n';
+    return vsp::cli::k_exit_usage;
+  }
 }

@@ -13,7 +13,7 @@
 namespace vsp::cli {
 namespace {
 
-constexpr std::size_t k_max_secret_bytes = 64 * 1024;
+constexpr std::size_t k_max_secret_bytes = std::size_t{64} * 1024;
 
 std::string trimmed(std::string text) {
   const auto first = text.find_first_not_of(" \t\r\n");

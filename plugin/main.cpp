@@ -22,10 +22,12 @@
 #include <sys/resource.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <optional>
+#include <system_error>
 
 namespace {
 
@@ -62,7 +64,9 @@ sigset_t block_signals() {
     sigaddset(&set, s);
   }
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+    throw std::system_error(errno, std::generic_category(), "ignoring SIGPIPE");
+  }
   return set;
 }
 
@@ -286,7 +290,7 @@ int main() {
   try {
     return run();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "vsp-plugin: fatal: %s\n", e.what());
+    std::cerr << "vsp-plugin: fatal: " << e.what() << '\n';
     return 1;
   }
 }

@@ -11,7 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t k_max_field_bytes = 64 * 1024;
+constexpr std::size_t k_max_field_bytes = std::size_t{64} * 1024;
 
 Error invalid(std::string message) {
   return Error(ErrorKind::invalid_input, "invalid_request", std::move(message));

@@ -44,7 +44,7 @@ Result<SecretString> render_value(const rules::ValueSpec& spec,
 // Swarm accepts (docker::k_max_value_bytes).
 Status check_value_size(const SecretString& value);
 
-// "2026-01-02T03:04:05Z".
+// "2026-01-02T03:04:05Z"; empty for a time whose year is beyond std::tm.
 std::string utc_text(std::chrono::system_clock::time_point at);
 
 } // namespace vsp::issuer

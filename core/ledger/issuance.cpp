@@ -123,7 +123,6 @@ bool can_move(State from, State to) {
   }
   switch (from) {
   case State::pending:
-    return true;
   case State::unknown:
     return true;
   case State::issued:

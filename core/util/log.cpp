@@ -37,9 +37,11 @@ std::string utc_now() {
   const auto ms = duration_cast<milliseconds>(now - secs).count();
   const std::time_t t = system_clock::to_time_t(secs);
   std::tm tm{};
-  gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (gmtime_r(&t, &tm) == nullptr ||
+      std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+    return fmt::format("@{}", t); // a clock beyond std::tm's years
+  }
   return fmt::format("{}.{:03}Z", buf, ms);
 }
 

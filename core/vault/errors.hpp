@@ -11,6 +11,8 @@ namespace vsp::vault {
 
 // Error::code values set by core/vault. Each is a case a caller handles
 // differently; Error::kind gives the coarse class shown in parentheses.
+// They are named like enum values (std::errc style), not k_ constants.
+// NOLINTBEGIN(readability-identifier-naming): spelled as the code they hold
 namespace errc {
 // 403 from the ACL (denied).
 inline constexpr char permission_denied[] = "permission_denied";
@@ -58,6 +60,7 @@ inline constexpr char cancelled[] = "cancelled";
 // The caller passed something the client refuses to send (invalid_input).
 inline constexpr char invalid_argument[] = "invalid_argument";
 } // namespace errc
+// NOLINTEND(readability-identifier-naming)
 
 // The shape of an HTTP body, as far as error decoding cares.
 enum class BodyFormat { empty, json, other };

@@ -16,6 +16,7 @@ namespace {
 
 std::vector<char*> c_strings(const std::vector<std::string>& items) {
   std::vector<char*> out;
+  out.reserve(items.size() + 1);
   for (const auto& item : items) {
     out.push_back(const_cast<char*>(item.c_str()));
   }
