@@ -27,16 +27,22 @@ HttpResponse json_response(int status, std::string body) {
   return r;
 }
 
+// Who refused: the request or the rules (the plugin works as meant, at
+// warn level), or Vault, the deadline or the ledger once the rules allowed
+// (the deployment needs a look, at error level, whatever the error's kind:
+// a role refusing a policy is a 400 but the operator's to fix).
+enum class RefusedBy { request, issuance };
+
 // Every refusal is logged with the task and the reason, because Docker
 // itself only reports "secret not found" to the operator.
 HttpResponse refuse(const docker::SecretRequest* request,
                     const Error& error,
-                    Clock::time_point started) {
+                    Clock::time_point started,
+                    RefusedBy by) {
   const std::string who =
       request != nullptr ? docker::describe(*request) : "request=invalid";
-  const bool our_choice =
-      error.kind == ErrorKind::denied || error.kind == ErrorKind::invalid_input;
-  const auto level = our_choice ? log::Level::warn : log::Level::error;
+  const auto level =
+      by == RefusedBy::request ? log::Level::warn : log::Level::error;
   log::emit(level,
             k_component,
             "refused {} kind={} reason={} ms={}",
@@ -170,9 +176,10 @@ HttpResponse Plugin::get_secret(const HttpRequest& http) {
     }
   };
   const auto refused = [&](const docker::SecretRequest* request,
-                           const Error& error) {
+                           const Error& error,
+                           RefusedBy by = RefusedBy::request) {
     count(outcome_of(error));
-    return refuse(request, error, started);
+    return refuse(request, error, started, by);
   };
 
   if (http.body_too_large) {
@@ -194,9 +201,9 @@ HttpResponse Plugin::get_secret(const HttpRequest& http) {
 
   auto issued = m_issuer.issue(*request, *decision, deadline);
   if (!issued) {
-    return refused(
-        &*request,
-        explain_failure(*request, issued.error(), m_config.deadline));
+    return refused(&*request,
+                   explain_failure(*request, issued.error(), m_config.deadline),
+                   RefusedBy::issuance);
   }
   count(issued->reused ? Outcome::reused : Outcome::issued);
   if (m_metrics != nullptr && !issued->reused) {

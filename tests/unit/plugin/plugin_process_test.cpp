@@ -150,6 +150,19 @@ TEST_CASE("vsp-plugin answers bad input with an Err and keeps serving",
   CHECK(p.process->running());
   CHECK(p.call("/Plugin.Activate", "").status == 200);
 
+  SECTION("refusals by the rules are warnings, failures after them errors") {
+    (void)p.err_of(R"({"SecretName":"db","TaskID":"task-41"})");
+    (void)p.err_of(R"({"SecretName":"app-db","TaskID":"task-43"})");
+    CHECK(eventually(
+        [&] {
+          const std::string err = p.process->err();
+          return err.find(" warn plugin: refused task=task-41 ") !=
+                     std::string::npos &&
+                 err.find(" error plugin: refused task=task-43 ") !=
+                     std::string::npos;
+        },
+        10s));
+  }
   SECTION("each refusal is logged with the task and the reason") {
     (void)p.err_of(R"({"SecretName":"db","TaskID":"task-42"})");
     CHECK(eventually(
