@@ -2,6 +2,7 @@
 // Vault, and whether its task still runs; flags what needs attention.
 #include "cli/command.hpp"
 #include "cli/context.hpp"
+#include "cli/terminal.hpp"
 
 #include "core/ledger/ledger.hpp"
 
@@ -376,8 +377,8 @@ void print_table(const std::vector<Entry>& entries) {
         e.vault.rfind("error", 0) == 0 ? "error" : e.vault;
     line(r.id.substr(0, 10),
          format_time_ms(r.created_ms),
-         or_dash(r.task_name.empty() ? r.task_id : r.task_name),
-         r.secret,
+         one_line(or_dash(r.task_name.empty() ? r.task_id : r.task_name)),
+         one_line(r.secret),
          ledger::to_string(r.state),
          vault,
          or_dash(e.swarm),

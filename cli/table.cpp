@@ -1,5 +1,6 @@
 #include "cli/table.hpp"
 
+#include "cli/terminal.hpp"
 #include "core/util/env.hpp"
 
 #include <unistd.h>
@@ -47,6 +48,9 @@ Table::Table(std::vector<std::string> headers)
 
 void Table::add(std::vector<Cell> row) {
   row.resize(m_headers.size());
+  for (auto& cell : row) {
+    cell.text = one_line(cell.text);
+  }
   m_rows.push_back(std::move(row));
 }
 

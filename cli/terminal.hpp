@@ -54,4 +54,8 @@ private:
 // messages printed with stdio.
 std::string printable(const std::string& text);
 
+// `text` for one cell of a table: every control character, newline and
+// tab included, shown as \xHH, so a name cannot add rows.
+std::string one_line(const std::string& text);
+
 } // namespace vsp::cli

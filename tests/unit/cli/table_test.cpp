@@ -63,3 +63,14 @@ TEST_CASE("printable escapes control characters for stdio messages", "[cli]") {
         "plain \"name\"\tand\nlines");
   CHECK(printable("a\x1b[2Jb\rc") == "a\\x1b[2Jb\\x0dc");
 }
+
+TEST_CASE("Table cells stay on one line", "[cli]") {
+  CHECK(one_line("app-x\n2026 info plugin: issued\ttask=FAKE\r") ==
+        "app-x\\x0a2026 info plugin: issued\\x09task=FAKE\\x0d");
+  Table table({"TASK", "SECRET"});
+  table.add({{"t1"}, {"app-x\nFAKE  row"}});
+  std::ostringstream out;
+  table.print(out, Colouring::off);
+  CHECK(out.str() == "TASK  SECRET\n"
+                     "t1    app-x\\x0aFAKE  row\n");
+}
