@@ -53,8 +53,13 @@ std::vector<std::string> problems(const json& s) {
   } else if (vault.value("sealed", false)) {
     out.emplace_back("Vault is sealed");
   }
-  if (!s.value("rules", json::object()).value("loaded", false)) {
-    out.emplace_back("no rules are loaded");
+  const json rules = s.value("rules", json::object());
+  if (!rules.value("loaded", false) || rules.value("rules", 0) == 0) {
+    out.emplace_back("no rules are loaded (every request is refused)");
+  }
+  if (rules.contains("last_reload_error")) {
+    out.emplace_back("the last rules reload failed; the earlier rules "
+                     "still decide");
   }
   const json engine = s.value("docker_engine", json::object());
   if (engine.value("configured", false) && !engine.value("reachable", false)) {

@@ -330,8 +330,9 @@ TEST_CASE("vsp-plugin's /status and `vsp status` tell how it is",
         },
         5s));
     std::string out, err;
-    CHECK(vsp_cli({"status", "--socket", p.socket}, p.dir, out, err) == 0);
+    CHECK(vsp_cli({"status", "--socket", p.socket}, p.dir, out, err) == 2);
     CHECK_THAT(out, Contains("last reload FAILED, kept these:"));
+    CHECK_THAT(err, Contains("the last rules reload failed"));
   }
   SECTION("an Engine API that stops answering is a problem") {
     p.engine.reset();
