@@ -35,6 +35,13 @@ Result<Config> Config::from_env(const Getenv& getenv) {
     if (*end != '\0' || mode < 0 || mode > 0777) {
       return bad("VSP_SOCKET_MODE", *v, "expected an octal mode such as 0660");
     }
+    // Whoever may connect may ask for any task's credentials.
+    if ((mode & 0007) != 0) {
+      return bad("VSP_SOCKET_MODE",
+                 *v,
+                 "others may not use the socket: whoever connects can ask "
+                 "for any task's secrets (0660 or 0600)");
+    }
     c.socket_mode = static_cast<mode_t>(mode);
   }
   if (auto v = getenv("VSP_DEADLINE"); v && !v->empty()) {

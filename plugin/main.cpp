@@ -286,7 +286,22 @@ int run() {
 
 } // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // Settings come from the environment, as Docker gives them to a managed
+  // plugin; an argument is a mistake, or a question.
+  if (argc > 1) {
+    const std::string arg = argv[1];
+    if (arg == "--version") {
+      std::cout << "vsp-plugin " << VSP_VERSION << '\n';
+      return 0;
+    }
+    std::ostream& out = arg == "--help" || arg == "-h" ? std::cout : std::cerr;
+    out << "usage: vsp-plugin (no arguments)\n"
+           "The vsp Docker secrets plugin. Its settings come from the "
+           "environment\n(VSP_RULES, VSP_SOCKET, VSP_TOKEN_FILE, VAULT_ADDR, "
+           "...); see vsp-plugin(8).\n";
+    return &out == &std::cout ? 0 : 1;
+  }
   try {
     return run();
   } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 // coming before Vault, bad input over the socket, signals.
 #include "tests/support/child_process.hpp"
 #include "tests/support/paths.hpp"
+#include "tests/support/run_command.hpp"
 #include "tests/support/scripted_server.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/unix_http_client.hpp"
@@ -100,6 +101,28 @@ TEST_CASE("vsp-plugin refuses to start on bad settings", "[plugin][binary]") {
     CHECK_THAT(p.process->err(),
                Catch::Contains("VSP_DEADLINE=\"soon\": expected a duration"));
   }
+  SECTION("a socket others may use") {
+    p.start({"VSP_SOCKET_MODE=0666"});
+    REQUIRE(p.process->wait(10s) == 1);
+    CHECK_THAT(p.process->err(),
+               Catch::Contains("VSP_SOCKET_MODE=\"0666\": others may not use "
+                               "the socket"));
+  }
+}
+
+TEST_CASE("vsp-plugin takes no arguments but --help and --version",
+          "[plugin][binary]") {
+  const std::string plugin = binary_path("plugin/vsp-plugin");
+  const std::vector<std::string> env{"PATH=/usr/bin:/bin"};
+  auto help = run_command(plugin, {"--help"}, env);
+  CHECK(help.status == 0);
+  CHECK_THAT(help.out, Catch::Contains("see vsp-plugin(8)"));
+  auto version = run_command(plugin, {"--version"}, env);
+  CHECK(version.status == 0);
+  CHECK_THAT(version.out, Catch::StartsWith("vsp-plugin "));
+  auto other = run_command(plugin, {"--socket", "/tmp/x.sock"}, env);
+  CHECK(other.status == 1);
+  CHECK_THAT(other.err, Catch::Contains("usage: vsp-plugin (no arguments)"));
 }
 
 TEST_CASE("vsp-plugin listens before it reaches Vault", "[plugin][binary]") {
