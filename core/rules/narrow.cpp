@@ -4,6 +4,7 @@
 #include "core/util/glob.hpp"
 
 #include <fmt/format.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cctype>
@@ -103,6 +104,16 @@ Status check_labels(const Rule& rule, const SecretRequest& r, Decision&) {
   for (const Labels* labels : {&r.secret_labels, &r.service_labels}) {
     for (const auto& [key, value] : *labels) {
       if (key.rfind(labels::k_prefix, 0) != 0) {
+        // "VSP.policies" is not read; saying so beats ignoring it.
+        if (key.size() >= labels::k_prefix.size() &&
+            strncasecmp(key.c_str(),
+                        std::string(labels::k_prefix).c_str(),
+                        labels::k_prefix.size()) == 0) {
+          return denied(fmt::format(
+              "label {} is not read: vsp labels are lower case, as in {}",
+              key,
+              labels::k_policies));
+        }
         continue;
       }
       if (auto why = label_refusal(rule, key); !why.empty()) {

@@ -225,6 +225,11 @@ TEST_CASE("RuleSet::decide refuses labels beyond the rule", "[rules]") {
        "vsp.wrap-ttl, vsp.reuse, vsp.path, vsp.field, vsp.format, "
        "vsp.version, vsp.kv-version, vsp.param.<name>)"},
       {"db",
+       shop({{"VSP.Policies", "x"}}),
+       "web",
+       "label VSP.Policies is not read: vsp labels are lower case, as in "
+       "vsp.policies"},
+      {"db",
        shop({{"vsp.ttl", "1h"}}),
        "web",
        "label vsp.ttl does not apply to rule \"shop-kv\" (kind kv)"},
