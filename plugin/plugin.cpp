@@ -216,12 +216,12 @@ HttpResponse Plugin::get_secret(const HttpRequest& http) {
       "ms={}",
       issued->reused ? "reissued" : "issued",
       docker::describe(*request),
-      decision->rule,
-      rules::to_string(decision->kind),
+      issued->rule,
+      rules::to_string(issued->kind),
       issued->accessor.empty() ? "-" : issued->accessor,
       issued->lease_id.empty() ? "-" : issued->lease_id,
       issued->issuance_id.empty() ? "-" : issued->issuance_id,
-      fmt::join(decision->policies, ","),
+      fmt::join(issued->policies, ","),
       ms_since(started));
   SecretString body = docker::value_response(
       issued->value,

@@ -107,7 +107,13 @@ Result<Issued> Issuer::issue(const docker::SecretRequest& request,
                              Deadline deadline) {
   const std::string issuance_id = random_hex(16);
   const auto mint_once = [&] {
-    return mint(request, decision, issuance_id, deadline);
+    auto minted = mint(request, decision, issuance_id, deadline);
+    if (minted) {
+      minted->rule = decision.rule;
+      minted->kind = decision.kind;
+      minted->policies = decision.policies;
+    }
+    return minted;
   };
 
   // Without a TaskID (engines before 19.03) requests cannot be told apart,
@@ -127,7 +133,9 @@ Result<Issued> Issuer::issue(const docker::SecretRequest& request,
   out.value = std::move(value->value);
   out.do_not_reuse = value->do_not_reuse;
   out.reused = reused;
-  out.kind = decision.kind;
+  out.kind = value->kind;
+  out.rule = value->rule;
+  out.policies = value->policies;
   out.accessor = value->accessor;
   out.wrapping_accessor = value->wrapping_accessor;
   out.lease_id = value->lease_id;

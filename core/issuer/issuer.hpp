@@ -52,6 +52,10 @@ struct Issued {
   std::chrono::seconds ttl{0};   // of the token or lease; 0: unknown
   std::chrono::system_clock::time_point expires_at{}; // epoch: unknown
   std::string issuance_id;
+  // The decision behind the value: this request's, or for a repeat the
+  // first request's, whose value it gets.
+  std::string rule;
+  std::vector<std::string> policies;
 };
 
 // Carries out a rules decision in Vault: mints the per-task token (wrapped

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "core/rules/rule.hpp"
 #include "core/util/deadline.hpp"
 #include "core/util/result.hpp"
 #include "core/util/secret_string.hpp"
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace vsp::issuer {
 
@@ -28,6 +30,11 @@ struct CachedValue {
   std::chrono::seconds ttl{0};   // of the token or lease; 0: unknown
   std::chrono::system_clock::time_point expires_at{}; // epoch: unknown
   std::chrono::steady_clock::time_point fresh_until;
+  // What decided it, so a repeat reports what it hands out, not what the
+  // repeat itself asked for.
+  std::string rule;
+  rules::Kind kind = rules::Kind::wrapped_token;
+  std::vector<std::string> policies;
 };
 
 // Docker asks again for the same TaskID after reconnects and leader

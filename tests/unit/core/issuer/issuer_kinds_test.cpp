@@ -462,6 +462,10 @@ TEST_CASE("Issuer::issue fetches database credentials under a lease holder",
     const Issued again = f.issued(request("db-main", "t1"));
     CHECK(again.value == v.value);
     CHECK(again.reused);
+    // It reports the decision behind the value it gets: the first one.
+    CHECK(again.rule == "db");
+    CHECK(again.policies == v.policies);
+    CHECK_FALSE(v.policies.empty());
     CHECK(f.total() == 0);
     const Issued other = f.issued(request("db-main", "t2"));
     CHECK_FALSE(other.value == v.value);
