@@ -38,14 +38,27 @@ else
     python3 - "$build/compile_commands.json" <<'PY'
 import json, os, re, sys
 root = os.getcwd() + "/"
+build = os.path.dirname(os.path.abspath(sys.argv[1]))
 seen = set()
 for entry in json.load(open(sys.argv[1])):
+    # The object's path from the build directory names its directory of
+    # the tree, whichever generator wrote the database (Ninja runs every
+    # command from the build directory, Make from each subdirectory).
     target = re.search(r" -o (\S+)", entry["command"]).group(1)
-    if target.split("/")[0] in ("core", "plugin", "cli", "bench"):
+    obj = os.path.relpath(os.path.join(entry["directory"], target), build)
+    if obj.split("/")[0] in ("core", "plugin", "cli", "bench"):
         seen.add(os.path.relpath(entry["file"], root))
 print("\n".join(sorted(seen)))
 PY
     git ls-files 'fuzz/*.cpp')
+  # Every product source must be there: a database read wrongly would
+  # otherwise pass by checking nothing.
+  missing=$(comm -23 <(git ls-files 'core/*.cpp' 'plugin/*.cpp' 'cli/*.cpp' \
+    | sort) <(printf '%s\n' "${files[@]}" | sort))
+  if [ -n "$missing" ]; then
+    echo "clang-tidy: not in $build/compile_commands.json:" $missing >&2
+    exit 1
+  fi
 fi
 root=$(pwd)
 logs=$(mktemp -d)
