@@ -161,6 +161,19 @@ TEST_CASE("vsp audit lists, checks and flags issuances", "[cli][emulator]") {
       CHECK(e["service_name"] == "web");
     }
   }
+  SECTION("--check with a token Vault refuses exits 2, after the table") {
+    auto r = test::run_vsp({"audit", "--check", "--task", "task-b"},
+                           {"PATH=/usr/bin:/bin",
+                            "VAULT_ADDR=" + f.target->address,
+                            "VAULT_TOKEN=hvs.AAAAAAAAAAAAAAAAAAAAAAAA",
+                            "VSP_LEDGER=" + f.ledger_path(),
+                            "VSP_DOCKER_SOCKET="});
+    CHECK(r.status == 2);
+    CHECK(r.out.find("task-b") != std::string::npos);
+    CHECK_THAT(r.err,
+               Catch::Contains("vsp: error: vault could not be asked about 1 "
+                               "of 1 issuance(s)"));
+  }
   SECTION("an unknown state is refused") {
     const Run run = vsp_cli(f, "audit --state gone");
     CHECK(run.status == 1);
