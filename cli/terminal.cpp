@@ -1,5 +1,7 @@
 #include "cli/terminal.hpp"
 
+#include "core/util/log.hpp"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -124,17 +126,7 @@ std::string printable(const std::string& text) {
 }
 
 std::string one_line(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return log::escape_controls(text);
 }
 
 } // namespace vsp::cli

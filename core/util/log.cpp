@@ -96,6 +96,13 @@ std::string value(std::string_view text) {
   return out;
 }
 
+std::string escape_controls(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_escaped(out, text);
+  return out;
+}
+
 bool parse_level(std::string_view text, Level& out) {
   for (const Level l : {Level::error, Level::warn, Level::info, Level::debug}) {
     if (text == level_name(l)) {

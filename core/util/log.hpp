@@ -31,6 +31,10 @@ void write(Level level, std::string_view component, std::string_view message);
 // another field. Control characters are escaped when the line is written.
 std::string value(std::string_view text);
 
+// `text` with every control character (newline and tab included) shown
+// as \xHH, as log lines show them.
+std::string escape_controls(std::string_view text);
+
 // Where lines go; tests point these at pipes or files. -1 restores stdio.
 void set_fds(int out_fd, int err_fd);
 
