@@ -426,7 +426,7 @@ void print(const AuditOptions& o,
     for (const auto& e : entries) {
       out["entries"].push_back(to_json(e));
     }
-    std::cout << out.dump(2) << '\n';
+    print_json(std::cout, out);
     return;
   }
   if (entries.empty()) {

@@ -14,4 +14,9 @@ void add_format_option(CLI::App& command, OutputFormat& format) {
       ->option_text("human|json (default: human)");
 }
 
+void print_json(std::ostream& out, const nlohmann::json& value) {
+  out << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+      << '\n';
+}
+
 } // namespace vsp::cli

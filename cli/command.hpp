@@ -1,7 +1,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
+#include <ostream>
 #include <stdexcept>
 #include <string>
 
@@ -29,6 +31,11 @@ private:
 
 // Adds `--format human|json` to `command`, bound to `format`.
 void add_format_option(CLI::App& command, OutputFormat& format);
+
+// Writes `value` as indented JSON and a newline. A byte that is not UTF-8
+// (a file name given on the command line) becomes U+FFFD instead of
+// failing the whole output.
+void print_json(std::ostream& out, const nlohmann::json& value);
 
 // Each subcommand registers itself on the root app.
 void add_rules(CLI::App& app);

@@ -318,7 +318,7 @@ void print(const RevokeOptions& o, const std::vector<Item>& items) {
       }
       out["items"].push_back(j);
     }
-    std::cout << out.dump(2) << '\n';
+    print_json(std::cout, out);
     return;
   }
   if (items.empty()) {

@@ -101,7 +101,7 @@ void print_plan(
       out["tasks"].push_back(
           {{"task_id", t.id}, {"slot", t.slot}, {"accessors", accessors}});
     }
-    std::cout << out.dump(2) << '\n';
+    print_json(std::cout, out);
     return;
   }
   std::cout << fmt::format(

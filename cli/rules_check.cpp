@@ -27,9 +27,9 @@ std::string read_rules_text(const std::string& path) {
   return std::move(*text);
 }
 
-void print_json(const std::string& path,
-                const std::vector<rules::Problem>& problems,
-                std::size_t rule_count) {
+void print_problems_json(const std::string& path,
+                         const std::vector<rules::Problem>& problems,
+                         std::size_t rule_count) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& p : problems) {
     list.push_back({{"file", p.file},
@@ -41,7 +41,7 @@ void print_json(const std::string& path,
                      {"ok", problems.empty()},
                      {"rules", rule_count},
                      {"problems", list}};
-  std::cout << out.dump(2) << '\n';
+  print_json(std::cout, out);
 }
 
 void print_human(const std::string& path,
@@ -72,7 +72,7 @@ void run(const CheckOptions& o) {
   }
 
   if (o.format == OutputFormat::json) {
-    print_json(path, problems, rule_count);
+    print_problems_json(path, problems, rule_count);
   } else {
     print_human(path, problems, rule_count);
   }

@@ -22,9 +22,9 @@ struct ExplainOptions {
   OutputFormat format = OutputFormat::human;
 };
 
-void print_json(const docker::SecretRequest& request,
-                const std::vector<Verdict>& verdicts,
-                const rules::Explanation& e) {
+void print_explanation_json(const docker::SecretRequest& request,
+                            const std::vector<Verdict>& verdicts,
+                            const rules::Explanation& e) {
   nlohmann::json out{{"request", docker::to_json(request)},
                      {"rules", verdicts_json(verdicts)},
                      {"allowed", e.outcome.ok()}};
@@ -32,7 +32,7 @@ void print_json(const docker::SecretRequest& request,
       e.outcome.ok() ? decision_json(*e.outcome) : nlohmann::json();
   out["error"] = e.outcome.ok() ? nlohmann::json()
                                 : nlohmann::json(e.outcome.error().message);
-  std::cout << out.dump(2) << '\n';
+  print_json(std::cout, out);
 }
 
 void print_human(const docker::SecretRequest& request,
@@ -62,7 +62,7 @@ void run(const ExplainOptions& o) {
   const auto verdicts = verdicts_of(rules, e);
 
   if (o.format == OutputFormat::json) {
-    print_json(request, verdicts, e);
+    print_explanation_json(request, verdicts, e);
   } else {
     print_human(request, verdicts, e, path, rules);
   }

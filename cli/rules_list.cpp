@@ -128,7 +128,7 @@ void run(const ListOptions& o) {
     for (const auto& r : rules.rules()) {
       out.push_back(rule_json(r));
     }
-    std::cout << out.dump(2) << '\n';
+    print_json(std::cout, out);
     return;
   }
   Table table({"#",

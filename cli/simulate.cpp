@@ -135,7 +135,7 @@ json issued_json(const issuer::Issued& i) {
   return out;
 }
 
-void print_json(const SimulateOptions& o, const Outcome& out) {
+void print_outcome_json(const SimulateOptions& o, const Outcome& out) {
   json j{{"mode", out.mode}};
   if (out.request) {
     j["request"] = docker::to_json(*out.request);
@@ -170,7 +170,7 @@ void print_json(const SimulateOptions& o, const Outcome& out) {
   if (!out.unwrapped.is_null()) {
     j["unwrapped"] = out.unwrapped;
   }
-  std::cout << j.dump(2) << '\n';
+  print_json(std::cout, j);
 }
 
 void print_answer(const SimulateOptions& o,
@@ -313,7 +313,7 @@ void run(const SimulateOptions& o) {
   }
 
   if (o.format == OutputFormat::json) {
-    print_json(o, out);
+    print_outcome_json(o, out);
   } else {
     print_human(o, out);
   }

@@ -196,7 +196,7 @@ void run(const StatusOptions& o) {
                     http_status));
   }
   if (o.format == OutputFormat::json) {
-    std::cout << status.dump(2) << '\n';
+    print_json(std::cout, status);
   } else {
     print_human(o, status);
   }

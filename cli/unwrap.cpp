@@ -89,7 +89,7 @@ void run(const UnwrapOptions& o) {
     if (o.lookup) {
       const json d = describe_lookup(*info);
       if (o.format == OutputFormat::json) {
-        std::cout << d.dump(2) << '\n';
+        print_json(std::cout, d);
       } else {
         print_lookup(d);
       }
@@ -105,7 +105,7 @@ void run(const UnwrapOptions& o) {
   const json d = describe_unwrapped(
       *inner, o.show_token ? ShowSecret::yes : ShowSecret::no);
   if (o.format == OutputFormat::json) {
-    std::cout << d.dump(2) << '\n';
+    print_json(std::cout, d);
   } else {
     print_unwrapped(std::cout, d, "--show-token");
   }

@@ -81,7 +81,7 @@ void print_unwrapped(std::ostream& out, const json& d, const char* show_flag) {
     out << fmt::format("lease:       {}\n", d["lease_id"].get<std::string>());
   }
   if (d.contains("data")) {
-    out << d["data"].dump(2) << '\n';
+    print_json(out, d["data"]);
   } else {
     out << fmt::format("values:      (hidden; {} prints them)\n", show_flag);
   }

@@ -313,8 +313,10 @@ HttpResponse Observability::answer_metrics() const {
 
 HttpResponse Observability::answer_status() const {
   HttpResponse r;
-  r.body =
-      status_report(m_status, Deadline::after(k_status_budget)).dump() + "\n";
+  // Paths in the report come from the environment, not always UTF-8.
+  r.body = status_report(m_status, Deadline::after(k_status_budget))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           "\n";
   return r;
 }
 

@@ -3,6 +3,7 @@
 #include "core/rules/source_loader.hpp"
 #include "core/rules/yaml_reader.hpp"
 #include "core/util/glob.hpp"
+#include "core/util/utf8.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
@@ -394,11 +395,31 @@ std::vector<Rule> Parser::parse(const YAML::Node& root) {
   return rules;
 }
 
+// Rules are UTF-8 text. Another encoding, or a stray Latin-1 byte, is
+// named with its position here rather than surfacing later, wherever a
+// name or template first goes into JSON.
+std::optional<Problem> check_utf8(std::string_view text,
+                                  const std::string& file_name) {
+  const std::size_t at = utf8::first_invalid(text);
+  if (at == std::string_view::npos) {
+    return std::nullopt;
+  }
+  return Problem{file_name,
+                 mark_at(text, at),
+                 fmt::format("not UTF-8 text (byte 0x{:02X}); a rules file "
+                             "must be UTF-8",
+                             static_cast<unsigned char>(text[at]))};
+}
+
 } // namespace
 
 std::vector<Rule> parse_rules(std::string_view text,
                               const std::string& file_name,
                               std::vector<Problem>& problems) {
+  if (auto problem = check_utf8(text, file_name)) {
+    problems.push_back(std::move(*problem));
+    return {};
+  }
   const std::size_t before = problems.size();
   try {
     const YAML::Node root = YAML::Load(std::string(text));
@@ -418,6 +439,11 @@ std::vector<Rule> parse_rules(std::string_view text,
   } catch (const YAML::Exception& e) {
     problems.push_back(
         {file_name, Mark{e.mark.line + 1, e.mark.column + 1}, e.msg});
+  } catch (const std::exception& e) {
+    // A bug of ours, not the file's, but a reload on SIGHUP must never
+    // take the plugin down with it: the current rules stay.
+    problems.push_back(
+        {file_name, Mark{}, fmt::format("cannot be loaded: {}", e.what())});
   }
   return {};
 }

@@ -1,6 +1,7 @@
 #include "core/rules/value_template.hpp"
 
 #include "core/util/base64.hpp"
+#include "core/util/utf8.hpp"
 
 #include <fmt/format.h>
 
@@ -194,7 +195,10 @@ std::string apply_filter(Filter f, const std::string& text) {
   case Filter::base64:
     return base64::encode(text);
   case Filter::json:
-    return json(text).dump();
+    // Literals are checked UTF-8 and secret fields come from parsed JSON,
+    // so nothing is replaced; replacing rather than throwing keeps a
+    // value's bytes out of an exception message all the same.
+    return json(text).dump(-1, ' ', false, json::error_handler_t::replace);
   case Filter::shell:
     return shell_quote(text);
   case Filter::trim:
@@ -265,6 +269,10 @@ std::string field_text(const json& value) {
 
 Result<ValueTemplate> ValueTemplate::parse(std::string_view text,
                                            Mark& error_at) {
+  if (const auto at = utf8::first_invalid(text); at != text.npos) {
+    error_at = mark_at(text, at);
+    return invalid("a template must be UTF-8 text");
+  }
   ValueTemplate out;
   out.m_text = std::string(text);
   Reader in(text);

@@ -97,6 +97,20 @@ TEST_CASE("vsp rules check validates a file", "[cli][binary]") {
                                       {"rules", 3},
                                       {"problems", json::array()}});
   }
+  SECTION("a name that is not UTF-8, in the file or in its path") {
+    // Both used to end in a JSON library exception instead of an answer.
+    const std::string latin1 =
+        dir.write("latin1.yaml",
+                  "rules:\n  - name: caf\xe9\n    allowed_policies: [p]\n");
+    auto r = run_vsp({"rules", "check", "--format", "json", latin1}, k_env);
+    CHECK(r.status == 1);
+    CHECK(json::parse(r.out).at("problems")[0].at("message") ==
+          "not UTF-8 text (byte 0xE9); a rules file must be UTF-8");
+    const std::string odd_path = dir.write("good\xe9.yaml", k_good);
+    auto ok = run_vsp({"rules", "check", "--format", "json", odd_path}, k_env);
+    CHECK(ok.status == 0);
+    CHECK(json::parse(ok.out).at("file") == dir.file("good\xef\xbf\xbd.yaml"));
+  }
   SECTION("the file from VSP_RULES, and a missing file") {
     auto r = run_vsp({"rules", "check"}, {"VSP_RULES=" + good});
     CHECK(r.status == 0);

@@ -286,3 +286,34 @@ TEST_CASE("vsp-plugin keeps its rules when a reload meets a FIFO or a device",
   p.process->signal(SIGTERM);
   CHECK(p.process->wait(10s) == 0);
 }
+
+TEST_CASE("vsp-plugin keeps its rules when a reload meets a file that is "
+          "not UTF-8",
+          "[plugin][binary]") {
+  Plugin p;
+  p.start();
+  REQUIRE(p.listening());
+  const std::string request =
+      R"({"SecretName":"app-db","TaskID":"t-1","ServiceName":"web",)"
+      R"("SecretLabels":{"vsp.policies":"admin"}})";
+  const std::string before = p.err_of(request);
+  REQUIRE_THAT(before, Catch::Contains("rule \"app\" does not allow"));
+
+  // A Latin-1 byte in a literal folded through `json` once made the JSON
+  // library throw out of the reload.
+  p.dir.write("rules.yaml",
+              "rules:\n  - name: app\n    match: {secret: \"app-*\"}\n"
+              "    kind: kv\n    allowed_policies: [p]\n"
+              "    path_prefix: secret/\n"
+              "    template: '{{ \"caf\xe9\" | json }}'\n");
+  p.process->signal(SIGHUP);
+  CHECK(eventually(
+      [&] {
+        return p.process->err().find(":7:23: not UTF-8 text (byte 0xE9)") !=
+               std::string::npos;
+      },
+      5s));
+  CHECK(p.err_of(request) == before);
+  p.process->signal(SIGTERM);
+  CHECK(p.process->wait(10s) == 0);
+}

@@ -295,3 +295,27 @@ TEST_CASE("RuleSet: renew keeps a dynamic rule's lease alive, off by default",
   CHECK(renewed->find("a")->source.renew);
   CHECK(renewed->find("b") == nullptr);
 }
+
+TEST_CASE("RuleSet::check_text refuses a file that is not UTF-8", "[rules]") {
+  SECTION("a Latin-1 byte: its line, column and value") {
+    const auto p = problems_of(rule_with("kv",
+                                         "    path_prefix: secret/\n"
+                                         "    template: \"caf\xe9\"\n"));
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "r.yaml:6:19: not UTF-8 text (byte 0xE9); a rules file "
+                  "must be UTF-8");
+  }
+  SECTION("UTF-16: refused at its first byte") {
+    const auto p = problems_of(std::string("\xff\xfer\0u\0", 6));
+    REQUIRE(p.size() == 1);
+    CHECK(p[0] == "r.yaml:1:1: not UTF-8 text (byte 0xFF); a rules file "
+                  "must be UTF-8");
+  }
+  SECTION("UTF-8 names and templates load") {
+    CHECK(problems_of(rule_with("kv",
+                                "    description: caf\xc3\xa9 \xe2\x82\xac\n"
+                                "    path_prefix: secret/\n"
+                                "    template: \"\xe2\x82\xac{{ x }}\"\n"))
+              .empty());
+  }
+}

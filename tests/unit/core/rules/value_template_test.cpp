@@ -95,6 +95,13 @@ TEST_CASE("ValueTemplate::parse reports the line and column", "[rules]") {
        1,
        8,
        "unknown filter \"\" (expected base64, json, shell or trim)"},
+      // Found by the fuzzer: a Latin-1 byte folded through `json` threw.
+      {"ok\n{{ \"li\xf4"
+       "e\" | json }}",
+       2,
+       7,
+       "a template must be UTF-8 text"},
+      {"caf\xc3", 1, 4, "a template must be UTF-8 text"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
