@@ -2,6 +2,7 @@
 // Vault, and whether its task still runs; flags what needs attention.
 #include "cli/command.hpp"
 #include "cli/context.hpp"
+#include "cli/option_checks.hpp"
 #include "cli/terminal.hpp"
 
 #include "core/ledger/ledger.hpp"
@@ -487,7 +488,10 @@ void add_audit(CLI::App& app) {
   cmd->add_option("--state",
                   o->states,
                   "Ledger state: pending, issued, revoked, expired, failed, "
-                  "unknown (repeatable)");
+                  "unknown (repeatable)")
+      ->check(one_of(
+          {"pending", "issued", "revoked", "expired", "failed", "unknown"},
+          LetterCase::exact));
   cmd->add_option_function<std::string>(
          "--source",
          [o](const std::string& name) {
@@ -495,7 +499,7 @@ void add_audit(CLI::App& app) {
          },
          "Where to enumerate from: ledger (this manager's) or vault (every "
          "manager's; needs sudo on auth/token/accessors)")
-      ->check(CLI::IsMember({"ledger", "vault"}))
+      ->transform(one_of({"ledger", "vault"}, LetterCase::exact))
       ->default_str("ledger");
   cmd->add_flag("--check",
                 o->check,
@@ -515,7 +519,8 @@ void add_audit(CLI::App& app) {
   cmd->add_flag(
       "--unknown", o->only_unknown, "Only issuances whose outcome is unknown");
   cmd->add_flag("--problems", o->only_problems, "Only flagged entries");
-  cmd->add_option("--limit", o->limit, "At most this many ledger rows");
+  cmd->add_option("--limit", o->limit, "At most this many ledger rows")
+      ->transform(row_limit());
   add_format_option(*cmd, o->format);
   cmd->callback([o] { run(*o); });
 }

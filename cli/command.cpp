@@ -1,16 +1,18 @@
 #include "cli/command.hpp"
 
-#include <map>
+#include "cli/option_checks.hpp"
 
 namespace vsp::cli {
 
 void add_format_option(CLI::App& command, OutputFormat& format) {
-  const std::map<std::string, OutputFormat> names{
-      {"human", OutputFormat::human},
-      {"json", OutputFormat::json},
-  };
-  command.add_option("--format", format, "Output format: human or json")
-      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+  command
+      .add_option_function<std::string>(
+          "--format",
+          [&format](const std::string& name) {
+            format = name == "json" ? OutputFormat::json : OutputFormat::human;
+          },
+          "Output format: human or json")
+      ->transform(one_of({"human", "json"}, LetterCase::ignored))
       ->option_text("human|json (default: human)");
 }
 

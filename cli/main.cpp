@@ -4,6 +4,8 @@
 
 #include "core/util/log.hpp"
 
+#include <fmt/format.h>
+
 #include <exception>
 #include <iostream>
 
@@ -30,6 +32,33 @@ int run(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ValidationError& e) {
+    // The option checks (cli/option_checks.hpp) say what was expected.
+    std::cerr << "vsp: error: " << vsp::cli::printable(e.what()) << '\n';
+    return vsp::cli::k_exit_usage;
+  } catch (const CLI::ArgumentMismatch& e) {
+    // CLI11 says "--timeout: 1 required FLOAT:SECONDS missing".
+    const std::string what = e.what();
+    std::cerr << "vsp: error: "
+              << vsp::cli::printable(what.substr(0, what.find(": ")))
+              << ": expected a value, none given\n";
+    return vsp::cli::k_exit_usage;
+  } catch (const CLI::ConversionError& e) {
+    // Only a flag's value is left for CLI11 to convert: "Could not
+    // convert: --dry-run = maybe".
+    const std::string what = e.what();
+    const auto name = what.find("--");
+    const auto eq = what.find(" = ", name);
+    if (name == std::string::npos || eq == std::string::npos) {
+      throw;
+    }
+    std::cerr << "vsp: error: "
+              << vsp::cli::printable(fmt::format(
+                     "{}: expected no value, or true or false, not \"{}\"",
+                     what.substr(name, eq - name),
+                     what.substr(eq + 3)))
+              << '\n';
+    return vsp::cli::k_exit_usage;
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
       return app.exit(e); // --help, --version

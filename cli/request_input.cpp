@@ -1,6 +1,7 @@
 #include "cli/request_input.hpp"
 
 #include "cli/command.hpp"
+#include "cli/option_checks.hpp"
 
 #include "core/util/file.hpp"
 
@@ -51,7 +52,8 @@ void add_request_options(CLI::App& cmd, RequestInput& in) {
   cmd.add_option("--request",
                  in.file,
                  "A GetSecret body (JSON), e.g. one captured from Docker; - "
-                 "reads stdin");
+                 "reads stdin")
+      ->check(input_file(DashIsStdin::yes));
   cmd.add_option("--secret", in.secret, "Secret name");
   cmd.add_option("--secret-label", in.secret_labels, "Secret label K=V");
   cmd.add_option("--service", in.service, "Service name");

@@ -2,6 +2,7 @@
 // accessor, lease, token or lease prefix, and records it in the ledger.
 #include "cli/command.hpp"
 #include "cli/context.hpp"
+#include "cli/option_checks.hpp"
 #include "cli/secret_input.hpp"
 
 #include "core/issuer/settle.hpp"
@@ -405,10 +406,10 @@ void add_revoke(CLI::App& app) {
   cmd->add_option("--secret", o->secret, "Secret name");
   cmd->add_option("--accessor", o->accessors, "Token accessor (repeatable)");
   cmd->add_option("--lease", o->leases, "Lease ID (repeatable)");
-  auto* file =
-      cmd->add_option("--token-file",
-                      o->token_file,
-                      "Read a token to revoke from FILE (- for stdin)");
+  auto* file = cmd->add_option("--token-file",
+                               o->token_file,
+                               "Read a token to revoke from FILE (- for stdin)")
+                   ->check(input_file(DashIsStdin::yes));
   auto* in = cmd->add_flag(
       "--token-stdin", o->token_stdin, "Read a token to revoke from stdin");
   file->excludes(in);

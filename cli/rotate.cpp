@@ -3,6 +3,7 @@
 // credentials as they end.
 #include "cli/command.hpp"
 #include "cli/context.hpp"
+#include "cli/option_checks.hpp"
 
 #include "core/ledger/ledger.hpp"
 
@@ -204,7 +205,7 @@ void add_rotate(CLI::App& app) {
   cmd->add_flag("--dry-run", o->dry_run, "Only show what would happen");
   cmd->add_flag("--wait", o->wait, "Wait until every task is replaced");
   cmd->add_option("--timeout", o->timeout_seconds, "Seconds --wait waits")
-      ->check(CLI::PositiveNumber);
+      ->check(timeout_seconds());
   cmd->add_option("--ledger", o->ledger_path, "The ledger file")
       ->default_str(o->ledger_path);
   add_format_option(*cmd, o->format);

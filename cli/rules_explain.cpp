@@ -3,6 +3,7 @@
 // make, without asking Vault.
 #include "cli/command.hpp"
 #include "cli/decision_view.hpp"
+#include "cli/option_checks.hpp"
 #include "cli/request_input.hpp"
 #include "cli/rules_input.hpp"
 #include "cli/table.hpp"
@@ -82,7 +83,8 @@ void add_rules_explain(CLI::App& rules) {
   cmd->add_option("--rules",
                   o->rules_file,
                   "The rules file (default: $VSP_RULES, else "
-                  "/etc/vsp/rules.yaml)");
+                  "/etc/vsp/rules.yaml)")
+      ->check(input_file(DashIsStdin::no));
   add_request_options(*cmd, o->request);
   add_format_option(*cmd, o->format);
   cmd->callback([o] { run(*o); });

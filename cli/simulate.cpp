@@ -5,6 +5,7 @@
 // with --unwrap, what a wrapped value holds.
 #include "cli/command.hpp"
 #include "cli/decision_view.hpp"
+#include "cli/option_checks.hpp"
 #include "cli/request_input.hpp"
 #include "cli/rules_input.hpp"
 #include "cli/table.hpp"
@@ -350,7 +351,8 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--rules",
                   o->rules_file,
                   "The rules file, without --socket (default: $VSP_RULES, "
-                  "else /etc/vsp/rules.yaml)");
+                  "else /etc/vsp/rules.yaml)")
+      ->check(input_file(DashIsStdin::no));
   cmd->add_flag(
       "--dry-run", o->dry_run, "Decide from the rules without asking Vault");
   cmd->add_flag("--show-value", o->show_value, "Print the secret value");
@@ -359,7 +361,7 @@ void add_simulate(CLI::App& app) {
                 "Open a wrapped value and show what it holds (this uses "
                 "the wrapping token up)");
   cmd->add_option("--timeout", o->timeout_seconds, "Seconds to wait")
-      ->check(CLI::PositiveNumber);
+      ->check(timeout_seconds());
   add_format_option(*cmd, o->format);
   cmd->callback([o] { run(*o); });
 }

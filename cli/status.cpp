@@ -4,6 +4,7 @@
 // reached or reports a problem (login not valid, Vault unreachable or
 // sealed), after printing what it said.
 #include "cli/command.hpp"
+#include "cli/option_checks.hpp"
 
 #include "core/docker/plugin_caller.hpp"
 
@@ -217,7 +218,7 @@ void add_status(CLI::App& app) {
   cmd->add_option("--socket", o->socket, "The plugin's Unix socket")
       ->capture_default_str();
   cmd->add_option("--timeout", o->timeout_seconds, "Seconds to wait")
-      ->check(CLI::PositiveNumber);
+      ->check(timeout_seconds());
   add_format_option(*cmd, o->format);
   cmd->callback([o] { run(*o); });
 }

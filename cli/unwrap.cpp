@@ -1,6 +1,7 @@
 // vsp unwrap: opens a response-wrapped token (as a task would) and shows
 // what was inside, without printing the inner token unless asked.
 #include "cli/command.hpp"
+#include "cli/option_checks.hpp"
 #include "cli/secret_input.hpp"
 #include "cli/unwrapped.hpp"
 
@@ -124,7 +125,8 @@ void add_unwrap(CLI::App& app) {
                   "arguments show in ps)");
   cmd->add_option("--token-file",
                   o->token.file,
-                  "Read the wrapping token from FILE (- for stdin)");
+                  "Read the wrapping token from FILE (- for stdin)")
+      ->check(input_file(DashIsStdin::yes));
   cmd->add_flag("--show-token",
                 o->show_token,
                 "Also print the unwrapped token (or the values)");
@@ -137,7 +139,7 @@ void add_unwrap(CLI::App& app) {
                   "Refuse a token whose creation path is not this one (globs "
                   "allowed), e.g. auth/token/create/vsp-task");
   cmd->add_option("--timeout", o->timeout_seconds, "Seconds to wait for Vault")
-      ->check(CLI::PositiveNumber);
+      ->check(timeout_seconds());
   add_format_option(*cmd, o->format);
   cmd->callback([o] { run(*o); });
 }
