@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <numeric>
 
 namespace vsp::plugin {
 namespace {
@@ -15,7 +17,82 @@ Error bad(const char* name, const std::string& value, const std::string& why) {
                fmt::format("{}=\"{}\": {}", name, value, why));
 }
 
+// Levenshtein distance, for suggestions between short names.
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), std::size_t{0});
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1,
+                         row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
 } // namespace
+
+const std::vector<std::string_view>& known_settings() {
+  static const std::vector<std::string_view> k_names{
+      "VSP_APPROLE_MOUNT",
+      "VSP_DEADLINE",
+      "VSP_DOCKER_SOCKET",
+      "VSP_LEDGER",
+      "VSP_LOG_LEVEL",
+      "VSP_METRICS_ADDR",
+      "VSP_METRICS_ALLOW_REMOTE",
+      "VSP_POLL_INTERVAL",
+      "VSP_REUSE_WINDOW",
+      "VSP_ROLE_ID_FILE",
+      "VSP_RULES",
+      "VSP_SECRET_ID_FILE",
+      "VSP_SECRET_ID_WRAPPED",
+      "VSP_SECRET_ID_WRAP_PATH",
+      "VSP_SOCKET",
+      "VSP_SOCKET_GROUP",
+      "VSP_SOCKET_MODE",
+      "VSP_TOKEN_FILE",
+      "VSP_WORKERS",
+  };
+  return k_names;
+}
+
+std::vector<std::string>
+unknown_settings(const std::vector<std::string>& environment) {
+  // Two edits cover a dropped, doubled or swapped letter.
+  constexpr std::size_t k_max_suggestion_distance = 2;
+  const auto& known = known_settings();
+  std::vector<std::string> out;
+  for (const std::string& entry : environment) {
+    const std::string_view name =
+        std::string_view(entry).substr(0, entry.find('='));
+    if (name.substr(0, 4) != "VSP_" ||
+        std::find(known.begin(), known.end(), name) != known.end()) {
+      continue;
+    }
+    std::string_view nearest;
+    std::size_t best = k_max_suggestion_distance + 1;
+    for (const std::string_view candidate : known) {
+      if (const std::size_t d = distance(name, candidate); d < best) {
+        best = d;
+        nearest = candidate;
+      }
+    }
+    out.push_back(
+        nearest.empty()
+            ? fmt::format("unknown setting {} is ignored (see vsp-plugin(8))",
+                          name)
+            : fmt::format("unknown setting {} is ignored (did you mean {}?)",
+                          name,
+                          nearest));
+  }
+  return out;
+}
 
 Result<Config> Config::from_env(const Getenv& getenv) {
   Config c;

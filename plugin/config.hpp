@@ -10,6 +10,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace vsp::plugin {
 
@@ -36,5 +38,15 @@ struct Config {
   // which would show in `docker plugin inspect`.
   static Result<Config> from_env(const Getenv& getenv);
 };
+
+// Every VSP_* variable the plugin reads, as vsp-plugin(8) lists them.
+const std::vector<std::string_view>& known_settings();
+
+// A warning for each VSP_* name in `environment` ("NAME=value" entries)
+// that the plugin does not read, naming the setting it was probably meant
+// to be: a misspelt VSP_RULESS would otherwise leave the default in force
+// without a word.
+std::vector<std::string>
+unknown_settings(const std::vector<std::string>& environment);
 
 } // namespace vsp::plugin

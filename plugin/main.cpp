@@ -27,7 +27,9 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <string>
 #include <system_error>
+#include <vector>
 
 namespace {
 
@@ -186,6 +188,20 @@ void wait_for_signals(const sigset_t& set, plugin::Plugin& app) {
   }
 }
 
+// Settings that start the plugin but are probably not what was meant.
+void warn_about_settings(const plugin::Config& config) {
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    environment.emplace_back(*entry);
+  }
+  for (const auto& warning : plugin::unknown_settings(environment)) {
+    log::warn(k_component, "{}", warning);
+  }
+  for (const auto& warning : config.login.file_warnings()) {
+    log::warn(k_component, "{}", warning);
+  }
+}
+
 int run() {
   // Before the socket accepts anything: open intents older than this are
   // an earlier process's, never this one's requests in flight.
@@ -202,6 +218,7 @@ int run() {
     fail(config.error().message);
   }
   log::set_level(config->log_level);
+  warn_about_settings(*config);
 
   auto rules = rules::RuleSet::load_file(config->rules_path);
   if (!rules) {

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -336,6 +337,25 @@ Result<SecretString> read_credential_file(const std::string& path) {
   content.erase(last + 1);
   content.erase(0, first);
   return SecretString(std::move(content));
+}
+
+std::vector<std::string> LoginConfig::file_warnings() const {
+  std::vector<std::string> out;
+  for (const auto& [setting, path] :
+       {std::pair{"VSP_TOKEN_FILE", &token_file},
+        std::pair{"VSP_SECRET_ID_FILE", &secret_id_file}}) {
+    struct stat st {};
+    if (path->empty() || ::stat(path->c_str(), &st) != 0 ||
+        (st.st_mode & S_IROTH) == 0) {
+      continue;
+    }
+    out.push_back(fmt::format("{} {} can be read by any user (mode {:04o}); "
+                              "make it 0600 or 0640",
+                              setting,
+                              *path,
+                              st.st_mode & 07777));
+  }
+  return out;
 }
 
 Result<LoginConfig> LoginConfig::from_env(const Getenv& getenv) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace vsp::vault {
 
@@ -38,6 +39,10 @@ struct LoginConfig {
   // Reads the variables above. Exactly one of VSP_TOKEN_FILE or the
   // VSP_ROLE_ID_FILE + VSP_SECRET_ID_FILE pair must be set.
   static Result<LoginConfig> from_env(const Getenv& getenv);
+
+  // A warning for each credential file (the token, the secret_id) that
+  // any user of the host may read; missing files are left to the login.
+  std::vector<std::string> file_warnings() const;
 };
 
 // Holds the current Vault token for callers on any thread.

@@ -317,3 +317,19 @@ TEST_CASE("vsp-plugin keeps its rules when a reload meets a file that is "
   p.process->signal(SIGTERM);
   CHECK(p.process->wait(10s) == 0);
 }
+
+TEST_CASE("vsp-plugin warns about settings it ignores and open token files",
+          "[plugin][binary]") {
+  Plugin p;
+  const std::string token = p.dir.write("open-token", "hvs.not-a-real-token");
+  REQUIRE(::chmod(token.c_str(), 0644) == 0);
+  p.start({"VSP_RULESS=/etc/vsp/other.yaml", "VSP_TOKEN_FILE=" + token});
+  REQUIRE(p.listening());
+  p.process->signal(SIGTERM);
+  REQUIRE(p.process->wait(10s) == 0);
+  CHECK_THAT(p.process->err(),
+             Catch::Contains("warn main: unknown setting VSP_RULESS is "
+                             "ignored (did you mean VSP_RULES?)") &&
+                 Catch::Contains("warn main: VSP_TOKEN_FILE " + token +
+                                 " can be read by any user (mode 0644)"));
+}

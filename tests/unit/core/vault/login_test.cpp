@@ -212,6 +212,33 @@ TEST_CASE("read_credential_file trims and refuses empty files", "[vault]") {
             .code == errc::invalid_argument);
 }
 
+TEST_CASE("LoginConfig::file_warnings names credential files others read",
+          "[vault]") {
+  TempDir dir;
+  LoginConfig c;
+  c.token_file = dir.write("token", "hvs.x");
+  c.secret_id_file = dir.write("secret-id", "x");
+  c.role_id_file = dir.write("role-id", "x");
+  REQUIRE(::chmod(c.token_file.c_str(), 0600) == 0);
+  REQUIRE(::chmod(c.secret_id_file.c_str(), 0640) == 0);
+  REQUIRE(::chmod(c.role_id_file.c_str(), 0644) == 0); // not a secret
+  CHECK(c.file_warnings().empty());
+
+  REQUIRE(::chmod(c.token_file.c_str(), 0644) == 0);
+  REQUIRE(::chmod(c.secret_id_file.c_str(), 0604) == 0);
+  CHECK(c.file_warnings() ==
+        std::vector<std::string>{
+            "VSP_TOKEN_FILE " + c.token_file +
+                " can be read by any user (mode 0644); make it 0600 or 0640",
+            "VSP_SECRET_ID_FILE " + c.secret_id_file +
+                " can be read by any user (mode 0604); make it 0600 or "
+                "0640"});
+
+  c.token_file = dir.file("missing"); // the login reports it
+  c.secret_id_file.clear();
+  CHECK(c.file_warnings().empty());
+}
+
 TEST_CASE("Auth::for_cli uses VAULT_TOKEN, then ~/.vault-token", "[vault]") {
   Client client(fast("http://127.0.0.1:9"));
   TempDir home;
