@@ -338,6 +338,32 @@ bool selects_anything(const RevokeOptions& o) {
          o.token_stdin || !o.prefix.empty();
 }
 
+// --task, --service and --secret narrow each other down to ledger
+// entries; the others name what to revoke outright. Given together it is
+// unclear whether the selectors should filter the credentials too, so
+// neither reading is guessed.
+void refuse_mixed_selection(const RevokeOptions& o) {
+  const char* selector = !o.tasks.empty()     ? "--task"
+                         : !o.service.empty() ? "--service"
+                         : !o.secret.empty()  ? "--secret"
+                                              : nullptr;
+  const char* named = !o.accessors.empty()    ? "--accessor"
+                      : !o.leases.empty()     ? "--lease"
+                      : !o.token_file.empty() ? "--token-file"
+                      : o.token_stdin         ? "--token-stdin"
+                      : !o.prefix.empty()     ? "--prefix"
+                                              : nullptr;
+  if (selector != nullptr && named != nullptr) {
+    throw CommandError(
+        k_exit_usage,
+        fmt::format("{} selects ledger entries and {} names what to revoke "
+                    "itself: give one or the other (run vsp revoke once for "
+                    "each)",
+                    selector,
+                    named));
+  }
+}
+
 std::unique_ptr<ledger::Ledger> ledger_for(const RevokeOptions& o) {
   const bool needs_ledger =
       !o.tasks.empty() || !o.service.empty() || !o.secret.empty();
@@ -356,6 +382,7 @@ void run(const RevokeOptions& o) {
                        "--accessor, --lease, --token-file, --token-stdin or "
                        "--prefix");
   }
+  refuse_mixed_selection(o);
   for (const auto* list : {&o.accessors, &o.leases}) {
     for (const auto& item : *list) {
       if (item.empty()) {
