@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -358,32 +359,50 @@ std::string or_dash(const std::string& text) {
   return text.empty() ? "-" : text;
 }
 
-void print_table(const std::vector<Entry>& entries) {
-  const auto line = [](const auto&... cols) {
-    std::cout << fmt::format(
-        "{:<10} {:<19} {:<31} {:<16} {:<8} {:<9} {:<10} {:<24} {}\n", cols...);
+// From Vault, the IN_LEDGER column tells whether this manager's ledger
+// knows the token: yes, no, or ? when there is no ledger here to ask.
+void print_table(const std::vector<Entry>& entries, Source source) {
+  const auto line = [source](const std::array<std::string, 8>& c,
+                             const std::string& in_ledger,
+                             const std::string& flags) {
+    std::cout << fmt::format("{:<10} {:<19} {:<31} {:<16} {:<8} {:<9} {:<10} "
+                             "{:<24} ",
+                             c[0],
+                             c[1],
+                             c[2],
+                             c[3],
+                             c[4],
+                             c[5],
+                             c[6],
+                             c[7]);
+    if (source == Source::vault) {
+      std::cout << fmt::format("{:<9} ", in_ledger);
+    }
+    std::cout << flags << '\n';
   };
-  line("ISSUANCE",
-       "CREATED",
-       "TASK",
-       "SECRET",
-       "STATE",
-       "VAULT",
-       "SWARM",
-       "ACCESSOR",
+  line({"ISSUANCE",
+        "CREATED",
+        "TASK",
+        "SECRET",
+        "STATE",
+        "VAULT",
+        "SWARM",
+        "ACCESSOR"},
+       "IN_LEDGER",
        "FLAGS");
   for (const auto& e : entries) {
     const auto& r = e.row;
     const std::string vault =
         e.vault.rfind("error", 0) == 0 ? "error" : e.vault;
-    line(r.id.substr(0, 10),
-         format_time_ms(r.created_ms),
-         one_line(or_dash(r.task_name.empty() ? r.task_id : r.task_name)),
-         one_line(r.secret),
-         ledger::to_string(r.state),
-         vault,
-         or_dash(e.swarm),
-         or_dash(r.accessor),
+    line({r.id.substr(0, 10),
+          format_time_ms(r.created_ms),
+          one_line(or_dash(r.task_name.empty() ? r.task_id : r.task_name)),
+          one_line(r.secret),
+          std::string(ledger::to_string(r.state)),
+          vault,
+          or_dash(e.swarm),
+          or_dash(r.accessor)},
+         or_dash(e.in_ledger),
          join(e.flags));
   }
 }
@@ -434,7 +453,7 @@ void print(const AuditOptions& o,
     std::cout << "no issuances match\n";
     return;
   }
-  print_table(entries);
+  print_table(entries, o.source);
   print_summary(entries);
 }
 

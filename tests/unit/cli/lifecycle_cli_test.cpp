@@ -161,6 +161,35 @@ TEST_CASE("vsp audit lists, checks and flags issuances", "[cli][emulator]") {
       CHECK(e["service_name"] == "web");
     }
   }
+  SECTION("from Vault, as a table: whether this manager's ledger knows each") {
+    const auto column_of = [](const std::string& table,
+                              const std::string& wanted) {
+      std::vector<std::string> cells;
+      const std::size_t at = table.find("IN_LEDGER");
+      std::size_t line = table.find('\n') + 1;
+      while (line < table.size() && table[line] != '\n') {
+        cells.push_back(table.substr(line + at, wanted.size() + 1));
+        line = table.find('\n', line) + 1;
+      }
+      return cells;
+    };
+    const Run known = vsp_cli(f, "audit --source vault");
+    REQUIRE(known.status == 0);
+    const std::string header = known.out.substr(0, known.out.find('\n'));
+    CHECK(header.find("ACCESSOR ") < header.find("IN_LEDGER "));
+    CHECK(header.find("IN_LEDGER ") < header.find("FLAGS"));
+    CHECK(column_of(known.out, "yes") ==
+          std::vector<std::string>{"yes ", "yes "});
+
+    const Run no_ledger =
+        vsp_cli(f, "audit --source vault --ledger " + f.dir.file("none.db"));
+    REQUIRE(no_ledger.status == 0);
+    CHECK(column_of(no_ledger.out, "?") ==
+          std::vector<std::string>{"? ", "? "});
+
+    const Run from_ledger = vsp_cli(f, "audit");
+    CHECK(from_ledger.out.find("IN_LEDGER") == std::string::npos);
+  }
   SECTION("--check with a token Vault refuses exits 2, after the table") {
     auto r = test::run_vsp({"audit", "--check", "--task", "task-b"},
                            {"PATH=/usr/bin:/bin",
