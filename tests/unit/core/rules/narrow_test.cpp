@@ -191,6 +191,14 @@ TEST_CASE("RuleSet::decide builds dynamic decisions", "[rules]") {
     REQUIRE(d.ok());
     CHECK(d->ttl == 3h);
   }
+  SECTION("a holder TTL in Go's forms, as Vault reads them") {
+    auto fraction = rules.decide(request("db-main", {{"vsp.ttl", "1.5h"}}));
+    REQUIRE(fraction.ok());
+    CHECK(fraction->ttl == 90min);
+    auto combined = rules.decide(request("db-main", {{"vsp.ttl", "1h0.5m"}}));
+    REQUIRE(combined.ok());
+    CHECK(combined->ttl == 3630s);
+  }
   SECTION("PKI parameters from the rule and from labels") {
     auto d = rules.decide(request("cert-web"));
     REQUIRE(d.ok());
@@ -272,6 +280,15 @@ TEST_CASE("RuleSet::decide refuses labels beyond the rule", "[rules]") {
        {{"vsp.ttl", "0s"}},
        "web",
        "rule \"db\" allows vsp.ttl between 1s and 4h, not 0s"},
+      {"db-main",
+       {{"vsp.ttl", "1.5s"}},
+       "web",
+       "label vsp.ttl: invalid duration \"1.5s\": not a whole number of "
+       "seconds"},
+      {"db-main",
+       {{"vsp.ttl", "99999999999999h"}},
+       "web",
+       "label vsp.ttl: invalid duration \"99999999999999h\": too large"},
       {"sealed-a",
        {{"vsp.wrap-ttl", "10m"}},
        "web",

@@ -235,6 +235,28 @@ TEST_CASE("RuleSet::load_text reports every problem with its position",
     REQUIRE(p.size() == 1);
     CHECK_THAT(p[0], Catch::StartsWith("r.yaml:"));
   }
+  SECTION("TTLs in Go's forms, as Vault reads them") {
+    CHECK(problems_of(R"(rules:
+  - name: a
+    allowed_policies: [x]
+    ttl: 1h0.5m
+    max_ttl: 1.5h
+    wrap_ttl: 0.5m
+)") == std::vector<std::string>{});
+  }
+  SECTION("a TTL that is not whole seconds, and one past Go's limit") {
+    auto p = problems_of(R"(rules:
+  - name: a
+    allowed_policies: [x]
+    ttl: 1.5s
+    max_ttl: 99999999999999h
+)");
+    CHECK(p == std::vector<std::string>{
+                   "r.yaml:4:10: ttl: invalid duration \"1.5s\": not a whole "
+                   "number of seconds",
+                   "r.yaml:5:14: max_ttl: invalid duration "
+                   "\"99999999999999h\": too large"});
+  }
   SECTION("several problems at once") {
     auto p = problems_of(R"(rules:
   - name: a
@@ -257,7 +279,7 @@ TEST_CASE("RuleSet::load_text reports every problem with its position",
                    "policies, token_role, ttl, wrap_ttl)",
                    "r.yaml:4:23: rule \"a\" may not grant the root policy",
                    "r.yaml:5:10: ttl: invalid duration \"5q\": unknown unit "
-                   "(use h, m, s or ms)",
+                   "(use h, m, s, ms, us or ns)",
                    "r.yaml:6:11: rule name \"a\" is used twice",
                    "r.yaml:7:11: unknown kind \"magic\" (expected "
                    "wrapped-token, token, kv or dynamic)",
