@@ -429,26 +429,21 @@ TEST_CASE("HttpServer refuses a request with two Content-Length headers",
   const std::string path = dir.file("vsp.sock");
   Recorder recorder;
   auto server = serve(path, recorder.handler(json("{}")));
-  auto client = connect(path);
-  SECTION("differing") {
-    auto response =
-        client.round_trip("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n"
-                          "Content-Length: 40\r\n\r\n{}");
+  // Differing, and the same value twice: both refused.
+  for (const char* second : {"40", "2"}) {
+    INFO(second);
+    auto client = connect(path);
+    auto response = client.round_trip(
+        std::string("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n"
+                    "Content-Length: ") +
+        second + "\r\n\r\n{}");
     REQUIRE(response.ok());
     CHECK(response->status == 400);
     CHECK(response->body ==
           R"({"Err":"vsp: the request has more than one Content-Length"})");
     CHECK(client.wait_closed(5s));
-    CHECK(recorder.seen().empty());
   }
-  SECTION("the same value twice") {
-    auto response =
-        client.round_trip("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n"
-                          "Content-Length: 2\r\n\r\n{}");
-    REQUIRE(response.ok());
-    CHECK(response->status == 400);
-    CHECK(recorder.seen().empty());
-  }
+  CHECK(recorder.seen().empty());
   check_serves(path);
 }
 
