@@ -62,6 +62,11 @@ std::vector<std::string> problems(const json& s) {
     out.emplace_back("the last rules reload failed; the earlier rules "
                      "still decide");
   }
+  const json ledger = s.value("ledger", json::object());
+  if (ledger.contains("error") || ledger.contains("write_error")) {
+    out.emplace_back("the ledger cannot be written (requests that need it "
+                     "are refused)");
+  }
   const json engine = s.value("docker_engine", json::object());
   if (engine.value("configured", false) && !engine.value("reachable", false)) {
     out.emplace_back("the Docker Engine API does not answer (credentials are "
@@ -157,6 +162,11 @@ void print_human(const StatusOptions& o, const json& s) {
   }
   out << fmt::format("docker engine: {}\n", engine_line);
   out << fmt::format("ledger:        {}\n", ledger_line(ledger));
+  if (ledger.contains("write_error")) {
+    out << fmt::format("               writes FAILING since {}: {}\n",
+                       ledger.value("write_error_at", "?"),
+                       ledger.value("write_error", ""));
+  }
   std::string requests;
   const json by_outcome = counters.value("requests", json::object());
   for (const auto& [outcome, n] : by_outcome.items()) {

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -65,6 +66,9 @@ struct Exchange {
   MHD_Connection* const connection;
   HttpRequest request;
   bool dispatched = false; // daemon thread only
+  // Why the request is answered 400 without reaching the handler; empty
+  // for a well-formed one. Daemon thread only.
+  std::string malformed;
   Phase phase = Phase::receiving;
   HttpResponse response;
 };
@@ -81,6 +85,24 @@ HttpResponse error_response(int status, std::string_view message) {
   response.status = status;
   response.body = fmt::format(R"({{"Err":"{}"}})", message);
   return response;
+}
+
+// libmicrohttpd frames the body by the first Content-Length it sees; a
+// second one (RFC 9112 6.3) leaves the framing ambiguous, the stuff of
+// request smuggling, so such a request is refused rather than read.
+std::size_t content_length_headers(MHD_Connection* connection) {
+  std::size_t count = 0;
+  MHD_get_connection_values(
+      connection,
+      MHD_HEADER_KIND,
+      [](void* cls, MHD_ValueKind, const char* key, const char*) {
+        if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+          ++*static_cast<std::size_t*>(cls);
+        }
+        return MHD_YES;
+      },
+      &count);
+  return count;
 }
 
 bool is_valid_status(int status) {
@@ -509,7 +531,11 @@ MHD_Result Impl::on_request(MHD_Connection* connection,
                             void** context) noexcept {
   try {
     if (*context == nullptr) {
-      *context = begin(connection, method, url);
+      Exchange* ex = begin(connection, method, url);
+      *context = ex;
+      if (content_length_headers(connection) > 1) {
+        ex->malformed = "vsp: the request has more than one Content-Length";
+      }
       return MHD_YES;
     }
     Exchange& ex = *static_cast<Exchange*>(*context);
@@ -564,6 +590,18 @@ void Impl::append_body(Exchange& ex, const char* data, std::size_t size) {
 
 MHD_Result Impl::dispatch(Exchange& ex) {
   ex.dispatched = true;
+  if (!ex.malformed.empty()) {
+    log::warn(k_component,
+              "refused path={}: {}",
+              log::value(ex.request.path),
+              ex.malformed);
+    {
+      std::lock_guard lock(m_mutex);
+      ex.phase = Phase::answered;
+    }
+    ex.response = error_response(400, ex.malformed);
+    return send(ex.connection, ex.response, Reuse::close);
+  }
   // No worker may see the exchange before its connection is suspended:
   // resuming a connection that is not suspended is undefined behaviour.
   MHD_suspend_connection(ex.connection);

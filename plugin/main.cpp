@@ -291,10 +291,14 @@ int run() {
 
   observability.stop();
   (*server)->stop(); // requests in flight finish first
-  // What still talks to Vault (the task watcher settling or revoking, the
-  // login renewer) must not hold the exit up: an unreachable Vault would
-  // keep it for minutes. Cut off, it is picked up at the next start.
+  // What still talks to Vault or Docker (the task watcher listing tasks,
+  // settling or revoking, the login renewer) must not hold the exit up: an
+  // unreachable Vault would keep it for minutes, a hung Docker socket for
+  // a call's budget. Cut off, it is picked up at the next start.
   vault.cancel();
+  if (engine) {
+    engine->cancel();
+  }
   watcher->stop();
   login->stop_renewer();
   log::info(k_component, "stopped");

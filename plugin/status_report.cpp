@@ -110,6 +110,11 @@ json ledger_part(ledger::Ledger* ledger, const std::string& path) {
     return {{"open", false}};
   }
   json out{{"open", true}, {"path", path}};
+  if (const auto failure = ledger->last_write_failure()) {
+    out["write_error"] = failure->message;
+    out["write_error_at"] = utc_text(std::chrono::system_clock::time_point(
+        std::chrono::milliseconds(failure->at_ms)));
+  }
   auto stats = ledger->stats();
   if (!stats) {
     out["error"] = stats.error().message;

@@ -57,6 +57,23 @@ Error bad_reply(const std::string& what) {
 
 // DOCKER_HOST as an endpoint; only local ones: a remote engine would need
 // TLS options vsp does not take.
+Error cancelled_call(const std::string& engine,
+                     std::string_view method,
+                     const std::string& path) {
+  return Error(ErrorKind::unavailable,
+               "engine_cancelled",
+               fmt::format("docker engine at {}: {} {} cut off, the plugin "
+                           "is stopping",
+                           engine,
+                           method,
+                           path));
+}
+
+int stop_if_cancelled(
+    void* cancelled, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(cancelled)->load() ? 1 : 0;
+}
+
 Result<EngineEndpoint> endpoint_from_host(const std::string& host) {
   constexpr std::string_view k_unix = "unix://";
   constexpr std::string_view k_tcp = "tcp://";
@@ -120,6 +137,9 @@ Result<EngineClient::Reply> EngineClient::call(std::string_view method,
                                                const std::string& path,
                                                const nlohmann::json* body,
                                                Deadline deadline) const {
+  if (m_cancelled) {
+    return cancelled_call(describe(), method, path);
+  }
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(),
                                                            curl_easy_cleanup);
   if (!curl) {
@@ -157,7 +177,16 @@ Result<EngineClient::Reply> EngineClient::call(std::string_view method,
                    CURLOPT_TIMEOUT_MS,
                    std::max<long>(1, static_cast<long>(budget.count())));
 
+  // libcurl calls this at least once a second, even while the engine is
+  // silent: the place to notice cancel().
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stop_if_cancelled);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &m_cancelled);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+
   const CURLcode rc = curl_easy_perform(c);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    return cancelled_call(describe(), method, path);
+  }
   if (sink.overflow) {
     return bad_reply(
         fmt::format("{} is larger than {} bytes", path, k_max_reply_bytes));

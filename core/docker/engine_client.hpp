@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -97,6 +98,11 @@ public:
                         const nlohmann::json& spec,
                         Deadline deadline) const;
 
+  // Ends calls in flight within about a second and fails every later one
+  // at once (unavailable, engine_cancelled): the plugin is stopping, and a
+  // hung Docker socket must not hold its exit for a call's whole budget.
+  void cancel() { m_cancelled = true; }
+
 private:
   struct Reply {
     long status = 0;
@@ -110,6 +116,7 @@ private:
 
   EngineEndpoint m_endpoint;
   std::chrono::milliseconds m_call_timeout;
+  std::atomic<bool> m_cancelled{false};
 };
 
 // Parsers, exposed for tests: each fails with invalid_input when the

@@ -472,86 +472,82 @@ Status Ledger::record_intent(const Issuance& intent) {
   }
   const std::string reason =
       intent.reason.empty() ? "intent recorded" : short_reason(intent.reason);
-
-  std::lock_guard lock(m_mutex);
-  if (auto ok = writable(); !ok.ok()) {
-    return ok;
-  }
-  const std::int64_t at = now();
-  auto transaction = Transaction::begin(*m_db);
-  if (!transaction.ok()) {
-    return transaction.error();
-  }
-  if (auto done = insert_intent(*m_db, intent, at, reason); !done.ok()) {
-    return done;
-  }
-  if (auto done = insert_history(*m_db,
-                                 intent.id,
-                                 at,
-                                 std::nullopt,
-                                 State::pending,
-                                 reason,
-                                 Actor::plugin);
-      !done.ok()) {
-    return done;
-  }
-  return transaction->commit();
+  return write([&]() -> Status {
+    const std::int64_t at = now();
+    auto transaction = Transaction::begin(*m_db);
+    if (!transaction.ok()) {
+      return transaction.error();
+    }
+    if (auto done = insert_intent(*m_db, intent, at, reason); !done.ok()) {
+      return done;
+    }
+    if (auto done = insert_history(*m_db,
+                                   intent.id,
+                                   at,
+                                   std::nullopt,
+                                   State::pending,
+                                   reason,
+                                   Actor::plugin);
+        !done.ok()) {
+      return done;
+    }
+    return transaction->commit();
+  });
 }
 
 Status Ledger::record_issued(const std::string& id, const Outcome& outcome) {
   if (auto valid = validate_outcome(m_path, outcome); !valid.ok()) {
     return valid;
   }
-  std::lock_guard lock(m_mutex);
-  return transition(id, State::issued, "issued", Actor::plugin, &outcome);
+  return write([&] {
+    return transition(id, State::issued, "issued", Actor::plugin, &outcome);
+  });
 }
 
 Status Ledger::record_failed(const std::string& id, std::string_view reason) {
   if (auto valid = validate_reason(m_path, reason); !valid.ok()) {
     return valid;
   }
-  std::lock_guard lock(m_mutex);
-  return transition(id,
-                    State::failed,
-                    reason.empty() ? "failed" : short_reason(reason),
-                    Actor::plugin,
-                    nullptr);
+  return write([&] {
+    return transition(id,
+                      State::failed,
+                      reason.empty() ? "failed" : short_reason(reason),
+                      Actor::plugin,
+                      nullptr);
+  });
 }
 
 Status Ledger::record_renewed(const std::string& id,
                               std::int64_t ttl_s,
                               std::int64_t expires_ms) {
-  std::lock_guard lock(m_mutex);
-  if (auto ok = writable(); !ok.ok()) {
-    return ok;
-  }
-  const std::int64_t at = now();
-  return change_row(*m_db, id, [&](const Current& current) -> Status {
-    if (current.state != State::issued) {
-      return ledger_error(ErrorKind::invalid_input,
-                          "ledger_transition",
-                          m_path,
-                          fmt::format("issuance {} is {}; only an issued one "
-                                      "can be renewed",
-                                      id,
-                                      to_string(current.state)));
-    }
-    auto update = m_db->prepare(
-        "UPDATE issuance SET ttl_s = ?1, expires_ms = ?2 WHERE id = ?3");
-    if (!update.ok()) {
-      return update.error();
-    }
-    bind_all(**update, {ttl_s, expires_ms, id});
-    if (auto done = (*update)->run(); !done.ok()) {
-      return done;
-    }
-    return insert_history(*m_db,
-                          id,
-                          at,
-                          State::issued,
-                          State::issued,
-                          fmt::format("renewed for {}s", ttl_s),
-                          Actor::poller);
+  return write([&] {
+    return change_row(*m_db, id, [&](const Current& current) -> Status {
+      if (current.state != State::issued) {
+        return ledger_error(ErrorKind::invalid_input,
+                            "ledger_transition",
+                            m_path,
+                            fmt::format("issuance {} is {}; only an issued one "
+                                        "can be renewed",
+                                        id,
+                                        to_string(current.state)));
+      }
+      auto update = m_db->prepare(
+          "UPDATE issuance SET ttl_s = ?1, expires_ms = ?2 WHERE id = ?3");
+      if (!update.ok()) {
+        return update.error();
+      }
+      bind_all(**update, {ttl_s, expires_ms, id});
+      if (auto done = (*update)->run(); !done.ok()) {
+        return done;
+      }
+      return insert_history(*m_db,
+                            id,
+                            now(),
+                            State::issued,
+                            State::issued,
+                            fmt::format("renewed for {}s", ttl_s),
+                            Actor::poller);
+    });
   });
 }
 
@@ -568,19 +564,39 @@ Status Ledger::set_state(const std::string& id,
   if (auto valid = validate_reason(m_path, reason); !valid.ok()) {
     return valid;
   }
-  std::lock_guard lock(m_mutex);
-  return transition(id, state, short_reason(reason), actor, nullptr);
+  return write([&] {
+    return transition(id, state, short_reason(reason), actor, nullptr);
+  });
 }
 
-// Called with m_mutex held.
+Status Ledger::write(const std::function<Status()>& change) {
+  std::lock_guard lock(m_mutex);
+  if (auto ok = writable(); !ok.ok()) {
+    return ok;
+  }
+  Status done = change();
+  std::lock_guard failure_lock(m_failure_mutex);
+  if (done.ok()) {
+    m_write_failure.reset();
+  } else if (done.error().kind != ErrorKind::invalid_input &&
+             done.error().kind != ErrorKind::not_found) {
+    // Storage, not the caller: disk full, read-only, I/O, a busy lock.
+    m_write_failure = WriteFailure{done.error().message, now()};
+  }
+  return done;
+}
+
+std::optional<Ledger::WriteFailure> Ledger::last_write_failure() const {
+  std::lock_guard lock(m_failure_mutex);
+  return m_write_failure;
+}
+
+// Called inside write().
 Status Ledger::transition(const std::string& id,
                           State to,
                           std::string_view reason,
                           Actor actor,
                           const Outcome* outcome) {
-  if (auto ok = writable(); !ok.ok()) {
-    return ok;
-  }
   const std::int64_t at = now();
   return change_row(*m_db, id, [&](const Current& current) -> Status {
     if (current.state == to && outcome == nullptr) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -118,6 +119,15 @@ public:
   // Runs SQLite's quick_check; ledger_corrupt if the file is damaged.
   Status check();
 
+  // The last write refused by storage (disk full, read-only, I/O), kept
+  // until a later write succeeds, so `vsp status` can say why requests
+  // fail before anyone reads the log.
+  struct WriteFailure {
+    std::string message;
+    std::int64_t at_ms = 0;
+  };
+  std::optional<WriteFailure> last_write_failure() const;
+
 private:
   Ledger(std::string path,
          Access access,
@@ -126,6 +136,9 @@ private:
 
   std::int64_t now() const;
   Status writable() const;
+  // Runs `change` under m_mutex on a writable handle and keeps
+  // m_write_failure up to date with its outcome.
+  Status write(const std::function<Status()>& change);
   Status transition(const std::string& id,
                     State to,
                     std::string_view reason,
@@ -137,6 +150,8 @@ private:
   const Options m_options;
   std::mutex m_mutex; // guards m_db: the connection and its statements
   std::unique_ptr<Database> m_db;
+  mutable std::mutex m_failure_mutex; // guards m_write_failure
+  std::optional<WriteFailure> m_write_failure;
 };
 
 } // namespace vsp::ledger

@@ -1,5 +1,6 @@
 #include "core/rules/value_template.hpp"
 
+#include "core/docker/protocol.hpp"
 #include "core/util/base64.hpp"
 #include "core/util/utf8.hpp"
 
@@ -17,9 +18,19 @@ using Piece = ValueTemplate::Piece;
 
 constexpr std::string_view k_metadata_prefix = "vsp.";
 
+// Each base64 grows its input by a third: eight bound a chain to about
+// ten times its input, far more filters than any value needs.
+constexpr std::size_t k_max_filters = 8;
+
 Error invalid(std::string message) {
   return Error(
       ErrorKind::invalid_input, "invalid_template", std::move(message));
+}
+
+Error too_large() {
+  return invalid(fmt::format("the value would be over {} bytes, the most "
+                             "Docker takes",
+                             docker::k_max_value_bytes));
 }
 
 bool is_name_char(char c) {
@@ -151,6 +162,11 @@ Result<Piece> expression(Reader& in, Mark& error_at) {
   for (in.skip_spaces(); in.peek() == '|'; in.skip_spaces()) {
     in.advance();
     in.skip_spaces();
+    if (piece.filters.size() == k_max_filters) {
+      error_at = in.mark();
+      return invalid(fmt::format("more than {} filters in one '{{{{ ... }}}}'",
+                                 k_max_filters));
+    }
     auto f = filter(in, error_at);
     if (!f) {
       return f.error();
@@ -169,6 +185,10 @@ Result<Piece> expression(Reader& in, Mark& error_at) {
       piece.text = apply_filter(f, piece.text);
     }
     piece.filters.clear();
+    if (piece.text.size() > docker::k_max_value_bytes) {
+      error_at = open;
+      return too_large();
+    }
   }
   return piece;
 }
@@ -344,6 +364,12 @@ Result<SecretString> ValueTemplate::render(const json& data,
     }
     out += text;
     wipe(text);
+    // Checked as it grows, so a large field repeated many times is
+    // refused before it takes the plugin's memory.
+    if (out.size() > docker::k_max_value_bytes) {
+      wipe(out);
+      return too_large();
+    }
   }
   return SecretString(std::move(out));
 }

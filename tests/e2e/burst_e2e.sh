@@ -109,21 +109,7 @@ sample_values() {
 main() {
   local started to_running rss requests refused removed stopped revoked live
   local -a accessors
-  sandbox_require
-  "$VSP_PYTHON" -c 'import hvac' 2>/dev/null \
-    || { echo "SKIP: python3-hvac missing"; exit 77; }
-  sandbox_init
-  write_vault_config
-  write_rules
-  vsp_start_emulator "$T/emulator.json"
-  NAME=$(sandbox_name vsp)
-  export VSP_LEDGER=$T/ledger/ledger.db
-  vsp_start_plugin "$PLUGIN_BIN" "$NAME" \
-    VSP_RULES="$T/rules.yaml" VSP_TOKEN_FILE="$T/plugin-token" \
-    VAULT_ADDR="$VAULT_EMU_ADDR" VSP_LEDGER="$VSP_LEDGER" \
-    VSP_POLL_INTERVAL="${POLL_S}s" VSP_REUSE_WINDOW="${WINDOW_S}s" \
-    DOCKER_HOST="$DOCKER_HOST"
-  sandbox_start
+  vsp_start_watched_scenario
   step "plugin RSS before the burst: $(plugin_peak_rss) KiB (peak)"
 
   sandbox_secret_create_driver app-token "$NAME" >/dev/null

@@ -6,8 +6,9 @@
   stale       a socket file left by a killed plugin is replaced, the new
               socket is mode 0660 and owned by VSP_SOCKET_GROUP;
   disk-full   the ledger's file system fills up: GetSecret answers an Err
-              naming the ledger, Vault's token is revoked, not handed out;
-              once space is back, requests succeed again;
+              naming the ledger, Vault's token is revoked, not handed out,
+              and `vsp status` names the failing ledger (exit 2); once
+              space is back, requests succeed again and the flag clears;
   read-only   the ledger's file system is read-only from the start: the
               plugin refuses to start and names the ledger.
 
@@ -143,6 +144,20 @@ def fill(path):
         os.close(fd)
 
 
+def vsp_status(plugin):
+    """What `vsp status --format json` says of the ledger, and its exit."""
+    cli = os.path.join(os.path.dirname(os.path.dirname(crash_ledger.PLUGIN)),
+                       "cli", "vsp")
+    proc = subprocess.run([cli, "status", "--format", "json",
+                           "--socket", plugin.socket],
+                          capture_output=True, text=True, timeout=30)
+    report = json.loads(proc.stdout) if proc.stdout.strip() else {}
+    human = subprocess.run([cli, "status", "--socket", plugin.socket],
+                           capture_output=True, text=True, timeout=30)
+    return {"exit": proc.returncode, "stderr": proc.stderr.strip(),
+            "ledger": report.get("ledger", {}), "human": human.stdout}
+
+
 def disk_full(base):
     work = tempfile.mkdtemp(prefix="full-", dir=base)
     disk = os.path.join(work, "disk")
@@ -165,15 +180,28 @@ def disk_full(base):
             expect("ledger" in errs[-1], "Err does not name the ledger",
                    errs[-1])
             expect(took < 3.5, "past the deadline", took)
+        full_status = vsp_status(plugin)
+        expect(full_status["exit"] == 2, "vsp status exit while full",
+               full_status)
+        expect("disk full" in full_status["ledger"].get("write_error", ""),
+               "vsp status does not show the failing ledger", full_status)
+        expect("writes FAILING since " in full_status["human"] and
+               "the ledger cannot be written" in full_status["stderr"],
+               "vsp status says nothing of the ledger to a person",
+               full_status)
         os.unlink(os.path.join(disk, "filler"))
         after, _ = get_secret(plugin, "after-full")
         expect("Value" in after, "no value once space is back", after)
+        after_status = vsp_status(plugin)
+        expect("write_error" not in after_status["ledger"],
+               "vsp status still shows a failing ledger", after_status)
         # Tokens minted while full were revoked: none of those tasks
         # holds a live one.
         live = [t for t in emulator.control("GET", "/_emulator/tokens")
                 ["tokens"] if (t.get("meta") or {}).get(
                     "vsp_task_id", "").startswith("full-")]
         report = {"requests_while_full": len(errs), "err": errs[0],
+                  "status_while_full": full_status["ledger"]["write_error"],
                   "live_tokens_of_refused": len(live)}
         expect(not live, "a refused task holds a live token", report)
         plugin.stop()

@@ -64,6 +64,29 @@ vsp_start_plugin() {
          tail -5 "$T/log/plugin.err" >&2; return 1; }
 }
 
+# The set-up of a scenario where the plugin watches Swarm's tasks: needs
+# the sandbox and python3-hvac (a skip otherwise), then the caller's
+# write_vault_config and write_rules, the emulator, the plugin NAME with
+# its ledger in $T/ledger (VSP_LEDGER, exported), polling every $POLL_S
+# and reusing for $WINDOW_S seconds, and dockerd.
+vsp_start_watched_scenario() {
+  sandbox_require
+  "$VSP_PYTHON" -c 'import hvac' 2>/dev/null \
+    || { echo "SKIP: python3-hvac missing"; exit 77; }
+  sandbox_init
+  write_vault_config
+  write_rules
+  vsp_start_emulator "$T/emulator.json"
+  NAME=$(sandbox_name vsp)
+  export VSP_LEDGER=$T/ledger/ledger.db
+  vsp_start_plugin "$PLUGIN_BIN" "$NAME" \
+    VSP_RULES="$T/rules.yaml" VSP_TOKEN_FILE="$T/plugin-token" \
+    VAULT_ADDR="$VAULT_EMU_ADDR" VSP_LEDGER="$VSP_LEDGER" \
+    VSP_POLL_INTERVAL="${POLL_S}s" VSP_REUSE_WINDOW="${WINDOW_S}s" \
+    DOCKER_HOST="$DOCKER_HOST"
+  sandbox_start
+}
+
 # The text of dockerd's debug lines "failed to fetch secret", one per line,
 # as the plugin sent them (logrus quotes them Go-style).
 vsp_fetch_errors() {

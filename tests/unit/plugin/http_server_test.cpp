@@ -420,6 +420,33 @@ TEST_CASE("HttpServer caps request bodies", "[plugin]") {
   }
 }
 
+TEST_CASE("HttpServer refuses a request with two Content-Length headers",
+          "[plugin]") {
+  // RFC 9112 6.3: differing lengths leave the framing unknowable, the
+  // stuff of request smuggling; the request is refused and the connection
+  // closed.
+  TempDir dir;
+  const std::string path = dir.file("vsp.sock");
+  Recorder recorder;
+  auto server = serve(path, recorder.handler(json("{}")));
+  // Differing, and the same value twice: both refused.
+  for (const char* second : {"40", "2"}) {
+    INFO(second);
+    auto client = connect(path);
+    auto response = client.round_trip(
+        std::string("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n"
+                    "Content-Length: ") +
+        second + "\r\n\r\n{}");
+    REQUIRE(response.ok());
+    CHECK(response->status == 400);
+    CHECK(response->body ==
+          R"({"Err":"vsp: the request has more than one Content-Length"})");
+    CHECK(client.wait_closed(5s));
+  }
+  CHECK(recorder.seen().empty());
+  check_serves(path);
+}
+
 TEST_CASE("HttpServer survives clients that go away", "[plugin]") {
   TempDir dir;
   const std::string path = dir.file("vsp.sock");

@@ -256,6 +256,28 @@ TEST_CASE("vsp-plugin stops at once even when Vault never answers",
   CHECK_THAT(p.process->out(), Catch::Contains("main: stopped"));
 }
 
+TEST_CASE("vsp-plugin stops at once even when the Docker socket hangs",
+          "[plugin][binary]") {
+  // A Docker socket that accepts and stays silent: the task watcher's
+  // listing waits on it for up to its call budget (10 s).
+  TempDir engine_dir;
+  const std::string engine_socket = engine_dir.file("docker.sock");
+  ScriptedServer engine(
+      [](const SeenRequest&) { return Reply::act(Reply::Action::hang); },
+      engine_socket);
+  Plugin p;
+  p.start({"VSP_DOCKER_SOCKET=" + engine_socket, "VSP_POLL_INTERVAL=100ms"});
+  REQUIRE(p.listening());
+  // Past the 3 s start-up check, into the watcher's first listing.
+  REQUIRE(eventually([&] { return engine.requests() >= 2; }, 10s));
+  const auto t = std::chrono::steady_clock::now();
+  p.process->signal(SIGTERM);
+  REQUIRE(p.process->wait(30s) == 0);
+  // libcurl notices a cancel within about a second; the rest is margin.
+  CHECK(std::chrono::steady_clock::now() - t < 5s);
+  CHECK_THAT(p.process->out(), Catch::Contains("main: stopped"));
+}
+
 TEST_CASE("vsp-plugin keeps its rules when a reload meets a FIFO or a device",
           "[plugin][binary]") {
   Plugin p;

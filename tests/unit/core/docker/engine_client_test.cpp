@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <curl/curl.h>
 
+#include <thread>
+
 using namespace vsp;
 using namespace vsp::docker;
 using namespace std::chrono_literals;
@@ -147,6 +149,35 @@ TEST_CASE("EngineClient reports a worker node and a dead socket", "[docker]") {
     CHECK(late.error().kind == ErrorKind::timeout);
     CHECK(std::chrono::steady_clock::now() - started < 2s);
   }
+}
+
+TEST_CASE("EngineClient::cancel cuts off a call to a hung engine", "[docker]") {
+  test::TempDir dir;
+  test::ScriptedServer hung(
+      [](const test::SeenRequest&) { return Reply::act(Reply::Action::hang); },
+      dir.file("hung.sock"));
+  EngineClient client({dir.file("hung.sock"), "http://localhost"});
+
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(300ms);
+    client.cancel();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto cut = client.tasks({}, Deadline::after(30s));
+  const auto took = std::chrono::steady_clock::now() - started;
+  stopper.join();
+  REQUIRE_FALSE(cut.ok());
+  CHECK(cut.error().code == "engine_cancelled");
+  CHECK(cut.error().message ==
+        "docker engine at unix://" + dir.file("hung.sock") +
+            ": GET /tasks cut off, the plugin is stopping");
+  // libcurl looks at least once a second; the rest is margin.
+  CHECK(took < 5s);
+
+  // Later calls fail at once, without a connection.
+  const int seen = hung.requests();
+  CHECK(client.info(Deadline::after(30s)).error().code == "engine_cancelled");
+  CHECK(hung.requests() == seen);
 }
 
 TEST_CASE("find_engine picks DOCKER_HOST, then the plugin's socket",

@@ -418,6 +418,8 @@ TEST_CASE("Ledger::record_intent, record_issued, set_state keep history",
               ": issuance 0a1b2c is revoked; it cannot become issued");
     CHECK_FALSE(ledger->record_issued("0a1b2c", make_outcome("x", 1)).ok());
     CHECK(ledger->history("0a1b2c")->size() == 3);
+    // The caller's mistake, not the storage's.
+    CHECK_FALSE(ledger->last_write_failure().has_value());
   }
   SECTION("a failed intent") {
     require_ok(ledger->record_intent(make_intent("ff", "t", "s", "x")));
@@ -956,6 +958,10 @@ TEST_CASE("Ledger reports a full disk and loses nothing", "[ledger]") {
   CHECK(full.error().kind == ErrorKind::unavailable);
   CHECK(full.error().code == "ledger_full");
   CHECK(full.error().message == "ledger " + path + ": disk full");
+  const auto failure = ledger->last_write_failure();
+  REQUIRE(failure.has_value());
+  CHECK(failure->message == "ledger " + path + ": disk full");
+  CHECK(failure->at_ms > 0);
 
   // Everything that was acknowledged is there; the refused row is not.
   CHECK(ledger->find(Query{})->size() == recorded.size());
@@ -968,6 +974,7 @@ TEST_CASE("Ledger reports a full disk and loses nothing", "[ledger]") {
   SECTION("writing works again once there is room") {
     REQUIRE(::unlink(filler.c_str()) == 0);
     require_ok(ledger->record_intent(make_intent(refused_id, "t", "s", "x")));
+    CHECK_FALSE(ledger->last_write_failure().has_value());
     ledger.reset();
     auto reopened = must_open(path, Access::read_write);
     CHECK(reopened->find(Query{})->size() == recorded.size() + 1);

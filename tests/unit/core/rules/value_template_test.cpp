@@ -102,6 +102,16 @@ TEST_CASE("ValueTemplate::parse reports the line and column", "[rules]") {
        7,
        "a template must be UTF-8 text"},
       {"caf\xc3", 1, 4, "a template must be UTF-8 text"},
+      // Found by the fuzzer: chained base64 grows by a third each time.
+      {"{{ x | base64 | base64 | base64 | base64 | base64 | base64 | base64 "
+       "| base64 | base64 }}",
+       1,
+       80,
+       "more than 8 filters in one '{{ ... }}'"},
+      {"ok {{ \"" + std::string(400'000, 'a') + "\" | base64 | base64 }}",
+       1,
+       4,
+       "the value would be over 511999 bytes, the most Docker takes"},
   };
   for (const auto& c : cases) {
     INFO(c.text);
@@ -121,4 +131,18 @@ TEST_CASE("field_text turns any JSON value into text", "[rules]") {
   CHECK(field_text(json::array({"a", "b"})) == "a\nb");
   CHECK(field_text(json::array({1, "b"})) == "[1,\"b\"]");
   CHECK(field_text(json()) == "");
+}
+
+TEST_CASE("ValueTemplate::render stops at what Docker takes", "[rules]") {
+  const json data{{"big", std::string(200'000, 'x')}};
+  const auto t = parse("{{ big }}{{ big }}{{ big }}{{ big }}");
+  auto value = t.render(data, json::object());
+  REQUIRE_FALSE(value.ok());
+  CHECK(value.error().message ==
+        "the value would be over 511999 bytes, the most Docker takes");
+  CHECK(render("{{ big | base64 | trim }}", data).size() == 266'668);
+  // Eight filters are allowed.
+  CHECK(render("{{ x | trim | trim | trim | trim | trim | trim | trim | trim "
+               "}}",
+               {{"x", " a "}}) == "a");
 }
