@@ -421,8 +421,9 @@ void print_summary(const std::vector<Entry>& entries) {
   for (const auto& [name, n] : states) {
     parts.push_back(fmt::format("{} {}", n, name));
   }
-  std::cout << fmt::format(
-      "\n{} issuance(s): {}\n", entries.size(), fmt::join(parts, ", "));
+  std::cout << fmt::format("\n{}: {}\n",
+                           counted(entries.size(), "issuance"),
+                           fmt::join(parts, ", "));
   for (const auto& [name, n] : flags) {
     std::cout << fmt::format("  {} flagged {}\n", n, name);
   }
@@ -484,10 +485,9 @@ void run(const AuditOptions& o) {
   if (unasked > 0) {
     throw CommandError(
         k_exit_remote,
-        fmt::format("vault could not be asked about {} of {} "
-                    "issuance(s); first: {}",
+        fmt::format("vault could not be asked about {} of {}; first: {}",
                     unasked,
-                    total,
+                    counted(total, "issuance"),
                     first_error.substr(first_error.find(' ') + 1)));
   }
 }

@@ -2,6 +2,8 @@
 
 #include "cli/option_checks.hpp"
 
+#include <fmt/format.h>
+
 namespace vsp::cli {
 
 void add_format_option(CLI::App& command, OutputFormat& format) {
@@ -14,6 +16,17 @@ void add_format_option(CLI::App& command, OutputFormat& format) {
           "Output format: human or json")
       ->transform(one_of({"human", "json"}, LetterCase::ignored))
       ->option_text("human|json (default: human)");
+}
+
+std::string
+counted(std::size_t n, std::string_view singular, std::string_view plural) {
+  if (n == 1) {
+    return fmt::format("1 {}", singular);
+  }
+  if (plural.empty()) {
+    return fmt::format("{} {}s", n, singular);
+  }
+  return fmt::format("{} {}", n, plural);
 }
 
 void print_json(std::ostream& out, const nlohmann::json& value) {

@@ -3,9 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace vsp::cli {
 
@@ -31,6 +33,10 @@ private:
 
 // Adds `--format human|json` to `command`, bound to `format`.
 void add_format_option(CLI::App& command, OutputFormat& format);
+
+// "1 rule", "2 rules", "0 rules"; `plural` where adding "s" is wrong.
+std::string
+counted(std::size_t n, std::string_view singular, std::string_view plural = {});
 
 // Writes `value` as indented JSON and a newline. A byte that is not UTF-8
 // (a file name given on the command line) becomes U+FFFD instead of

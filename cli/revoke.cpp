@@ -402,7 +402,7 @@ void run(const RevokeOptions& o) {
     return;
   }
   if (!o.yes && stdin_is_terminal() && !o.token_stdin && o.token_file != "-" &&
-      !confirm(fmt::format("revoke {} item(s)?", items.size()))) {
+      !confirm(fmt::format("revoke {}?", counted(items.size(), "item")))) {
     throw CommandError(k_exit_usage, "not confirmed; nothing was revoked");
   }
 

@@ -105,26 +105,25 @@ void print_plan(
     print_json(std::cout, out);
     return;
   }
-  std::cout << fmt::format(
-      "{} service {} ({}): {} running task(s) replaced {} at a time, {}s "
-      "apart, {}\n",
-      o.dry_run ? "would update" : "updating",
-      service.name,
-      service.id,
-      tasks.size(),
-      r.parallelism,
-      r.delay_s,
-      r.order);
+  std::cout << fmt::format("{} service {} ({}): {} replaced {} at a time, {}s "
+                           "apart, {}\n",
+                           o.dry_run ? "would update" : "updating",
+                           service.name,
+                           service.id,
+                           counted(tasks.size(), "running task"),
+                           r.parallelism,
+                           r.delay_s,
+                           r.order);
   for (const auto& t : tasks) {
     std::size_t n = 0;
     if (auto it = issued.find(t.id); it != issued.end()) {
       n = it->second.size();
     }
-    std::cout << fmt::format("  task {} (slot {}): {} credential(s) revoked "
+    std::cout << fmt::format("  task {} (slot {}): {} revoked "
                              "by the plugin when it ends\n",
                              t.id,
                              t.slot,
-                             n);
+                             counted(n, "credential"));
   }
   std::cout << "each replacement task receives fresh credentials\n";
 }
@@ -152,7 +151,7 @@ void wait_for_replacement(const RotateOptions& o,
     }
     if (stale == 0 && fresh >= old.size()) {
       if (o.format == OutputFormat::human) {
-        std::cout << fmt::format("replaced {} task(s)\n", old.size());
+        std::cout << fmt::format("replaced {}\n", counted(old.size(), "task"));
       }
       return;
     }

@@ -53,10 +53,9 @@ void print_human(const std::string& path,
   if (!problems.empty()) {
     return;
   }
-  std::cout << fmt::format("{}: ok, {} rule{}{}\n",
+  std::cout << fmt::format("{}: ok, {}{}\n",
                            path,
-                           rule_count,
-                           rule_count == 1 ? "" : "s",
+                           counted(rule_count, "rule"),
                            rule_count == 0 ? " (every request is refused)"
                                            : "");
 }
@@ -77,11 +76,9 @@ void run(const CheckOptions& o) {
     print_human(path, problems, rule_count);
   }
   if (!problems.empty()) {
-    throw CommandError(k_exit_usage,
-                       fmt::format("{}: {} problem{}",
-                                   path,
-                                   problems.size(),
-                                   problems.size() == 1 ? "" : "s"));
+    throw CommandError(
+        k_exit_usage,
+        fmt::format("{}: {}", path, counted(problems.size(), "problem")));
   }
 }
 

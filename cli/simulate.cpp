@@ -188,9 +188,9 @@ void print_answer(const SimulateOptions& o,
   if (o.show_value) {
     std::cout << "value:       " << a.value.reveal() << '\n';
   } else {
-    std::cout << fmt::format("value:       ({} bytes, hidden; --show-value "
+    std::cout << fmt::format("value:       ({}, hidden; --show-value "
                              "prints it)\n",
-                             a.value.size());
+                             counted(a.value.size(), "byte"));
   }
   if (out.issued) {
     const auto& i = *out.issued;

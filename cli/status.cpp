@@ -145,9 +145,8 @@ void print_human(const StatusOptions& o, const json& s) {
   out << fmt::format("vault login:   {}\n",
                      login_line(s.value("login", json::object())));
   const int count = rules.value("rules", 0);
-  out << fmt::format("rules:         {} rule{} from {}, loaded {}\n",
-                     count,
-                     count == 1 ? "" : "s",
+  out << fmt::format("rules:         {} from {}, loaded {}\n",
+                     counted(static_cast<std::size_t>(count), "rule"),
                      rules.value("file", "?"),
                      rules.value("loaded_at", "?"));
   if (rules.contains("last_reload_error")) {
@@ -181,11 +180,11 @@ void print_human(const StatusOptions& o, const json& s) {
   out << fmt::format("vault calls:   {} ({} failed)\n",
                      counters.value("vault_calls", 0LL),
                      counters.value("vault_failures", 0LL));
-  out << fmt::format("process:       {:.1f} MiB resident, {} threads, {} "
-                     "connections\n",
-                     process.value("rss_bytes", 0.0) / (1024.0 * 1024.0),
-                     process.value("threads", 0),
-                     process.value("connections", 0));
+  out << fmt::format(
+      "process:       {:.1f} MiB resident, {}, {}\n",
+      process.value("rss_bytes", 0.0) / (1024.0 * 1024.0),
+      counted(process.value("threads", std::size_t{0}), "thread"),
+      counted(process.value("connections", std::size_t{0}), "connection"));
 }
 
 void run(const StatusOptions& o) {

@@ -150,7 +150,7 @@ TEST_CASE("vsp audit lists, checks and flags issuances", "[cli][emulator]") {
     const Run run = vsp_cli(f, "audit --state issued");
     CHECK(run.status == 0);
     CHECK(run.out.find("ISSUANCE") == 0);
-    CHECK(run.out.find("3 issuance(s): 3 issued") != std::string::npos);
+    CHECK(run.out.find("3 issuances: 3 issued") != std::string::npos);
   }
   SECTION("from Vault itself, which sees every manager's tokens") {
     const json out = json_of(vsp_cli(f, "audit --source vault --format json"));
@@ -201,7 +201,7 @@ TEST_CASE("vsp audit lists, checks and flags issuances", "[cli][emulator]") {
     CHECK(r.out.find("task-b") != std::string::npos);
     CHECK_THAT(r.err,
                Catch::Contains("vsp: error: vault could not be asked about 1 "
-                               "of 1 issuance(s)"));
+                               "of 1 issuance; first: "));
   }
   SECTION("an unknown state is refused") {
     const Run run = vsp_cli(f, "audit --state gone");

@@ -308,6 +308,16 @@ TEST_CASE("vsp-plugin's /status and `vsp status` tell how it is",
         Contains("ledger:        " + p.dir.file("ledger.db") + " (2 issued)"));
     CHECK_THAT(out, Contains("requests:      issued 2"));
     CHECK_THAT(out, Contains("credentials:   2 issued, 0 revoked"));
+    // Counts agree with their nouns; the CLI's own connection is often
+    // the only one ("1 connection").
+    std::smatch m;
+    REQUIRE(std::regex_search(
+        out,
+        m,
+        std::regex(R"(process: +[0-9.]+ MiB resident, ([0-9]+) (threads?), )"
+                   R"(([0-9]+) (connections?)\n)")));
+    CHECK((m[1] == "1") == (m[2] == "thread"));
+    CHECK((m[3] == "1") == (m[4] == "connection"));
     CHECK(err.empty());
   }
   SECTION("vsp status --format json") {
