@@ -117,6 +117,24 @@ CLI::Validator row_limit() {
           "ROWS"};
 }
 
+CLI::Validator key_value() {
+  return {[](std::string& value) -> std::string {
+            const auto eq = value.find('=');
+            if (eq == std::string::npos || eq == 0) {
+              return refused("KEY=VALUE", value);
+            }
+            return {};
+          },
+          "KEY=VALUE"};
+}
+
+CLI::Validator not_empty(std::string what) {
+  return {[what](std::string& value) -> std::string {
+            return value.empty() ? refused(what, value) : std::string();
+          },
+          ""};
+}
+
 CLI::Validator input_file(DashIsStdin dash) {
   return {[dash](std::string& value) -> std::string {
             if (dash == DashIsStdin::yes && value == "-") {

@@ -29,6 +29,12 @@ inline constexpr double k_max_timeout_seconds = 86'400;
 // alone would read "010" as octal).
 CLI::Validator row_limit();
 
+// KEY=VALUE with a non-empty KEY (a label).
+CLI::Validator key_value();
+
+// Any text but the empty one; `what` names it: "a token accessor".
+CLI::Validator not_empty(std::string what);
+
 enum class DashIsStdin { no, yes };
 
 // A path to an existing file that is not a directory; with

@@ -39,7 +39,7 @@ docker::Labels parse_labels(const std::vector<std::string>& items,
     if (eq == std::string::npos || eq == 0) {
       throw CommandError(
           k_exit_usage,
-          fmt::format("{} wants KEY=VALUE, got \"{}\"", flag, item));
+          fmt::format("{}: expected KEY=VALUE, not \"{}\"", flag, item));
     }
     labels[item.substr(0, eq)] = item.substr(eq + 1);
   }
@@ -55,9 +55,11 @@ void add_request_options(CLI::App& cmd, RequestInput& in) {
                  "reads stdin")
       ->check(input_file(DashIsStdin::yes));
   cmd.add_option("--secret", in.secret, "Secret name");
-  cmd.add_option("--secret-label", in.secret_labels, "Secret label K=V");
+  cmd.add_option("--secret-label", in.secret_labels, "Secret label K=V")
+      ->check(key_value());
   cmd.add_option("--service", in.service, "Service name");
-  cmd.add_option("--service-label", in.service_labels, "Service label K=V");
+  cmd.add_option("--service-label", in.service_labels, "Service label K=V")
+      ->check(key_value());
   cmd.add_option("--service-id", in.service_id, "Service ID");
   cmd.add_option("--task-id", in.task_id, "Task ID");
   cmd.add_option("--task-name", in.task_name, "Task name");

@@ -383,16 +383,6 @@ void run(const RevokeOptions& o) {
                        "--prefix");
   }
   refuse_mixed_selection(o);
-  for (const auto* list : {&o.accessors, &o.leases}) {
-    for (const auto& item : *list) {
-      if (item.empty()) {
-        throw CommandError(
-            k_exit_usage,
-            fmt::format("--{} wants a value, got an empty one",
-                        list == &o.accessors ? "accessor" : "lease"));
-      }
-    }
-  }
   auto ledger = ledger_for(o);
   auto session = connect_vault();
   auto items = select(o, ledger.get(), session);
@@ -431,8 +421,10 @@ void add_revoke(CLI::App& app) {
   cmd->add_option("--task", o->tasks, "Task ID (repeatable)");
   cmd->add_option("--service", o->service, "Service ID or name");
   cmd->add_option("--secret", o->secret, "Secret name");
-  cmd->add_option("--accessor", o->accessors, "Token accessor (repeatable)");
-  cmd->add_option("--lease", o->leases, "Lease ID (repeatable)");
+  cmd->add_option("--accessor", o->accessors, "Token accessor (repeatable)")
+      ->check(not_empty("a token accessor"));
+  cmd->add_option("--lease", o->leases, "Lease ID (repeatable)")
+      ->check(not_empty("a lease ID"));
   auto* file = cmd->add_option("--token-file",
                                o->token_file,
                                "Read a token to revoke from FILE (- for stdin)")

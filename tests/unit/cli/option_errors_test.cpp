@@ -71,6 +71,17 @@ TEST_CASE("vsp names the choices of an enum option it refuses",
   }
 }
 
+TEST_CASE("vsp says what a text option wants", "[cli][binary]") {
+  check_refused({"simulate", "--secret", "s", "--secret-label", "team"},
+                "--secret-label: expected KEY=VALUE, not \"team\"");
+  check_refused({"rules", "explain", "--service-label", "=x"},
+                "--service-label: expected KEY=VALUE, not \"=x\"");
+  check_refused({"revoke", "--accessor", ""},
+                "--accessor: expected a token accessor, not \"\"");
+  check_refused({"revoke", "--lease", ""},
+                "--lease: expected a lease ID, not \"\"");
+}
+
 TEST_CASE("vsp says what a flag takes", "[cli][binary]") {
   check_refused({"revoke", "--dry-run=maybe"},
                 "--dry-run: expected no value, or true or false, not "
