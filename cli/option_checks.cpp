@@ -49,7 +49,8 @@ std::string either(const std::vector<std::string>& names) {
   return out;
 }
 
-CLI::Validator one_of(std::vector<std::string> names, LetterCase letter_case) {
+CLI::Validator one_of(const std::vector<std::string>& names,
+                      LetterCase letter_case) {
   std::string description = "{";
   for (const auto& name : names) {
     description += (description.size() > 1 ? "," : "") + name;
@@ -128,7 +129,7 @@ CLI::Validator key_value() {
           "KEY=VALUE"};
 }
 
-CLI::Validator not_empty(std::string what) {
+CLI::Validator not_empty(const std::string& what) {
   return {[what](std::string& value) -> std::string {
             return value.empty() ? refused(what, value) : std::string();
           },

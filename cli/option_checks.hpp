@@ -18,7 +18,8 @@ std::string either(const std::vector<std::string>& names);
 // One of `names`; with LetterCase::ignored any case passes and becomes
 // the name as listed. Its description "{a,b}" is what shell completion
 // offers.
-CLI::Validator one_of(std::vector<std::string> names, LetterCase letter_case);
+CLI::Validator one_of(const std::vector<std::string>& names,
+                      LetterCase letter_case);
 
 // A number of seconds, decimal fractions allowed, greater than 0 and at
 // most k_max_timeout_seconds (so it always fits a deadline).
@@ -33,7 +34,7 @@ CLI::Validator row_limit();
 CLI::Validator key_value();
 
 // Any text but the empty one; `what` names it: "a token accessor".
-CLI::Validator not_empty(std::string what);
+CLI::Validator not_empty(const std::string& what);
 
 enum class DashIsStdin { no, yes };
 
