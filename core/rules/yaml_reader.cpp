@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <set>
 
 namespace vsp::rules {
 
@@ -56,14 +57,22 @@ Mark YamlReader::mark_inside(const YAML::Node& node, Mark inner) const {
 
 void YamlReader::check_duplicate_keys(const YAML::Node& root) {
   // Aliases make a document a graph that may expand exponentially (an
-  // "alias bomb"); past this many nodes the rest goes unchecked.
+  // "alias bomb"). An alias is the node it names, at the same place in
+  // the text, so each collection is checked once; past this many nodes
+  // the rest goes unchecked all the same.
   constexpr std::size_t k_budget = 100'000;
   std::size_t visited = 0;
+  std::set<int> seen_collections; // by offset in the text
   std::vector<YAML::Node> todo{root};
   while (!todo.empty() && visited < k_budget) {
     const YAML::Node node = todo.back();
     todo.pop_back();
     ++visited;
+    const YAML::Mark place = node.Mark();
+    if ((node.IsSequence() || node.IsMap()) && !place.is_null() &&
+        !seen_collections.insert(place.pos).second) {
+      continue;
+    }
     if (node.IsSequence()) {
       for (const auto& item : node) {
         todo.push_back(item);
