@@ -33,7 +33,12 @@ secret=${VSP_SECRET:-/run/secrets/vault-token}
 expect_path=${VSP_EXPECT_PATH-auth/token/create/vsp-task}
 
 say() { printf '%s: %s\n' "$prog" "$*" >&2; }
-die() { say "$*"; exit 1; }
+# Leaves nothing behind: the work directory may hold a token.
+die() {
+  say "$*"
+  [ -z "${work:-}" ] || rm -rf "$work"
+  exit 1
+}
 
 [ "$#" -gt 0 ] || die "usage: $0 APP [ARG...]"
 [ -n "${VAULT_ADDR:-}" ] || die "VAULT_ADDR is not set"
@@ -84,6 +89,11 @@ vault_post() {
         ${VAULT_CACERT:+--ca-certificate="$VAULT_CACERT"} "$addr/v1/$1"
       ;;
   esac
+  posted=$?
+  # Emptied at once: between calls the files hold no token.
+  : >"$work/headers"
+  : >"$work/body"
+  return "$posted"
 }
 
 # json_string KEY: the value of string KEY in the JSON on stdin (Vault

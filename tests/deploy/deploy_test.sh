@@ -247,6 +247,10 @@ print(json.load(open(sys.argv[1]))["data"]["accessor"])' \
 check_entrypoint_curl() {
   local accessor before
   mint_wrapped "$T/secret1"
+  # Its temporary files (tokens in headers and bodies) go here, to be
+  # checked: nothing may stay once it is done or has refused.
+  export TMPDIR=$T/eptmp
+  mkdir -p "$TMPDIR"
   VAULT_ADDR=$EMU_ADDR VSP_SECRET=$T/secret1 VSP_RENEW_EVERY=1 \
     "$entrypoint" "$T/app.sh" "$T/run1" 2>"$T/ep1.log" \
     || fail "entrypoint: $(cat "$T/ep1.log")"
@@ -280,6 +284,9 @@ check_entrypoint_curl() {
   grep -q 'made by "sys/wrapping/wrap"' "$T/ep3.log" \
     || fail "$(cat "$T/ep3.log")"
   [ ! -e "$T/ran3" ] || fail "the application ran with a refused token"
+  [ -z "$(ls -A "$TMPDIR")" ] \
+    || fail "the entrypoint left files behind: $(ls -A "$TMPDIR")"
+  unset TMPDIR
   step "3b. used token and foreign creation path refused before the app runs"
 }
 
@@ -306,11 +313,14 @@ check_entrypoint_busybox() {
     "$T/bb/sh" -c 'test -n "$VAULT_TOKEN" && echo ok >"$0"' "$T/run4" \
     2>"$T/ep4.log" || fail "busybox: $(cat "$T/ep4.log")"
   [ "$(cat "$T/run4")" = ok ] || fail "busybox: the app got no token"
+  mkdir -p "$T/bbtmp"
   if env -i PATH="$T/bb" VAULT_ADDR="$EMU_ADDR_TLS" VSP_SECRET="$T/secret4" \
-      "$T/bb/sh" "$entrypoint" true 2>"$T/ep5.log"; then
+      TMPDIR="$T/bbtmp" "$T/bb/sh" "$entrypoint" true 2>"$T/ep5.log"; then
     fail "busybox wget was allowed over https"
   fi
   grep -q "cannot verify" "$T/ep5.log" || fail "$(cat "$T/ep5.log")"
+  [ -z "$(ls -A "$T/bbtmp")" ] \
+    || fail "busybox: the entrypoint left files behind"
   kill -TERM "$plain_pid"
   wait "$plain_pid" 2>/dev/null || true
   EMU_PID=$EMU_PID_TLS EMU_ADDR=$EMU_ADDR_TLS
